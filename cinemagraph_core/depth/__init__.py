@@ -1,0 +1,1 @@
+"""Depth of the source view: external maps, the weight-free prior, DPT."""

@@ -1,0 +1,1 @@
+"""Layered depth image: depth bins, sequential layering, inpainting."""

@@ -1,0 +1,1 @@
+"""Motion: flow hints, the Eulerian motion field, Euler integration."""

@@ -1,0 +1,1 @@
+"""The learned networks of the official implementation (loaded from user-supplied files)."""

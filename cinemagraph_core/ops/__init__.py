@@ -1,0 +1,1 @@
+"""Small image operations shared by several stages (filters, morphology)."""

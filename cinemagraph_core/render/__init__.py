@@ -1,0 +1,1 @@
+"""Point splatting and the two-side blend."""

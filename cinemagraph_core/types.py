@@ -1,0 +1,273 @@
+"""The objects that travel between pipeline stages (and between ComfyUI nodes).
+
+Conventions used everywhere in the package:
+
+* Image space: x = column, y = row, pixel (x, y) has integer coordinates (OpenCV grid).
+* Tensors are ``torch.float32`` on the CPU unless a field says otherwise.
+* Depth is in depth-map units: for relative maps the nearest pixel has depth 1 (as the official
+  code's ``1 / normalised disparity``); metric maps keep their own unit.
+* Camera frame: OpenCV axes (x right, y down, z forward). A pose moves *points*:
+  ``p' = R p + t`` (the camera itself moves by ``-t``), as in the official renderer.
+* Motion is an Eulerian flow field in px/frame at image resolution.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+
+Arrow = tuple[float, float, float, float]
+"""A flow hint ``(x0, y0, x1, y1)`` in source-image pixels: start -> end."""
+
+
+@dataclass(frozen=True)
+class Depth:
+    """Depth of the source view.
+
+    depth: ``(H,W)`` float32, depth units, finite and > 0.
+    K: ``(3,3)`` float32 intrinsics in px.
+    disparity: ``(H,W)`` float32 min-max normalised disparity 0..1 the depth came from, or None
+        (metric input).
+    source: how it was made, e.g. ``'external-disparity'``, ``'external-depth'``,
+        ``'external-metric'``, ``'dpt'``, ``'prior'``.
+    """
+
+    depth: torch.Tensor
+    K: torch.Tensor
+    disparity: Optional[torch.Tensor] = None
+    source: str = "external-disparity"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.depth.shape[0]), int(self.depth.shape[1])
+
+
+@dataclass(frozen=True)
+class MotionHints:
+    """User guidance for the motion: where things move and which way.
+
+    mask: ``(H,W)`` float32 0..1, 1 = fluid that may move.
+    arrows: flow hints in source-image pixels (start -> end); the official motion per arrow is
+        ``(end - start) / 50`` px/frame.
+    sigma: Gaussian width (px) of the dense hint map, or None for the documented default.
+    """
+
+    mask: torch.Tensor
+    arrows: tuple[Arrow, ...] = ()
+    sigma: Optional[float] = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.mask.shape[0]), int(self.mask.shape[1])
+
+
+@dataclass(frozen=True)
+class MotionField:
+    """Eulerian motion M, constant in time.
+
+    flow: ``(2,H,W)`` float32, (x, y) in px/frame at image resolution.
+    source: ``'hints'``, ``'explicit'``, ``'learned'``, ...
+    """
+
+    flow: torch.Tensor
+    source: str = "hints"
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.flow.shape[1]), int(self.flow.shape[2])
+
+
+@dataclass(frozen=True)
+class LDI:
+    """Layered depth image, near to far.
+
+    rgba: ``(L,4,H,W)`` float32 0..1; RGB premultiplied by alpha for layer 0, inpainted colour
+        elsewhere (SPEC f).
+    depth: ``(L,1,H,W)`` float32 depth units (not yet clamped to [1e-3, 1000]).
+    mask: ``(L,1,H,W)`` float32 0/1 pre-inpainting visibility (not a partition of the image).
+    bins: ``(L_bins+1,)`` float64 depth-bin edges (thin layers may have been skipped, so
+        ``L <= L_bins``).
+    inpainter: name of the inpainting backend that filled the occluded parts.
+    """
+
+    rgba: torch.Tensor
+    depth: torch.Tensor
+    mask: torch.Tensor
+    bins: np.ndarray
+    inpainter: str = "classical"
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.rgba.shape[0])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.rgba.shape[2]), int(self.rgba.shape[3])
+
+
+@dataclass(frozen=True)
+class LayerFeatures:
+    """Per-layer 2D features for the point cloud.
+
+    maps: ``(L,C,h,w)`` float32 feature maps (the official ResUNet: C = 32 at quarter resolution),
+        or None for the weight-free "w/o features" variant (RGBA only).
+    source: ``'rgba'`` or ``'learned'``.
+    """
+
+    maps: Optional[torch.Tensor] = None
+    source: str = "rgba"
+
+    @property
+    def channels(self) -> int:
+        return 0 if self.maps is None else int(self.maps.shape[1])
+
+
+@dataclass(frozen=True)
+class PointCloud:
+    """The LDI lifted to 3D, everything that does not change from frame to frame.
+
+    pixels: per layer, ``(P_i,)`` int64 row-major pixel indices ``y*W + x`` of the layer's points
+        (alpha > 0.5), ascending.
+    attrs: per layer, ``(P_i,C)`` float32 point attributes ``[r, g, b, a, feat...]``.
+    depth: ``(L,H,W)`` float32 per-layer source depth after the clamp and the masked diffusion
+        (SPEC i.3).
+    keep: ``(L,H,W)`` float32 0/1 5x5-eroded visibility mask; motion is diffused from it (SPEC i.1).
+    solid: ``(L,H,W)`` bool alpha > 0.5 (the layer-ordering buffer, SPEC i.6).
+    K: ``(3,3)`` float32 intrinsics in px.
+    """
+
+    pixels: list[torch.Tensor]
+    attrs: list[torch.Tensor]
+    depth: torch.Tensor
+    keep: torch.Tensor
+    solid: torch.Tensor
+    K: torch.Tensor
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.pixels)
+
+    @property
+    def channels(self) -> int:
+        return int(self.attrs[0].shape[1])
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return int(self.depth.shape[1]), int(self.depth.shape[2])
+
+
+@dataclass(frozen=True)
+class FramePoints:
+    """One side (forward or backward copy) of the animated cloud at one frame.
+
+    xyz: ``(P,3)`` float32 camera-frame positions before the camera move.
+    attrs: ``(P,C)`` float32 attributes, same order.
+    per_layer: number of points of each layer (rows are in layer order, row-major inside a layer).
+    """
+
+    xyz: torch.Tensor
+    attrs: torch.Tensor
+    per_layer: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CameraPath:
+    """Per-frame camera for the N frames of a video.
+
+    poses: ``(N,4,4)`` float64 point transforms ``p' = R p + t`` (identity = source view).
+    K_scale: ``(N,)`` float64 focal-length multipliers (1 = source intrinsics; dolly-zoom varies it).
+    looping: True when frame N would equal frame 0 (the path returns to its start with matching
+        velocity).
+    name: preset name or ``'custom'``.
+    """
+
+    poses: np.ndarray
+    K_scale: np.ndarray
+    looping: bool
+    name: str = "custom"
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.poses.shape[0])
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """How points are splatted.
+
+    radius_px: point radius in px at the source view (official 1.5).
+    points_per_pixel: K nearest points kept per pixel (official 8).
+    adaptive_radius: scale each point's radius by z / z' (official on).
+    backend: ``'torch'`` (default, pure PyTorch) or ``'pytorch3d'`` when it imports.
+    depth_sharpness: alpha of the two-side blend weight exp(alpha * disparity) for the weight-free
+        path (official direct-RGB blend: 4).
+    symmetric: blend the forward and backward copies (False = forward copy only, the naive variant).
+    crop: px removed from every side of the output (official 32).
+    fill_holes: fill pixels no point covers after blending.
+    """
+
+    radius_px: float = 1.5
+    points_per_pixel: int = 8
+    adaptive_radius: bool = True
+    backend: str = "torch"
+    depth_sharpness: float = 4.0
+    symmetric: bool = True
+    crop: int = 0
+    fill_holes: bool = True
+
+
+@dataclass(frozen=True)
+class SideMaps:
+    """The two sides of one frame splatted into the target camera.
+
+    forward, backward: ``(C+1,H,W)`` float32 alpha-composited ``[attrs..., disparity]``; attribute
+        channel 3 is the coverage (alpha); the last channel is the disparity normalised over both
+        sides together.
+    time: t / N in [0, 1).
+    """
+
+    forward: torch.Tensor
+    backward: torch.Tensor
+    time: float
+
+
+@dataclass(frozen=True)
+class Animation:
+    """A looping 3D animation: the static cloud plus the motion that drives its two copies.
+
+    cloud: the point cloud (source view).
+    motion: the Eulerian flow M that moves it (px/frame, same H, W as the cloud).
+    num_frames: N; the video holds frames 0..N-1 and frame N equals frame 0.
+    symmetric: True for the paper's 3D symmetric animation (forward copy moved by F(0->t), backward
+        copy by F(0->t-N), blended by time); False for the naive forward-only animation.
+    Frames are produced on demand (``cinemagraph_core.animate``), never N copies in memory.
+    """
+
+    cloud: PointCloud
+    motion: MotionField
+    num_frames: int
+    symmetric: bool = True
+
+
+@dataclass(frozen=True)
+class RenderedFrames:
+    """A lazily rendered video: an animation seen through a camera path.
+
+    Frames are splatted on demand, in chunks (``cinemagraph_core.render``), so memory does not grow
+    with N. ``camera.num_frames`` equals ``animation.num_frames``.
+    """
+
+    animation: Animation
+    camera: CameraPath
+    settings: RenderSettings = RenderSettings()
+    fps: float = 25.0
+
+    @property
+    def num_frames(self) -> int:
+        return self.animation.num_frames
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.animation.cloud.size
