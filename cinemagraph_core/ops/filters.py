@@ -17,10 +17,46 @@ def box_blur(x: torch.Tensor, k: int) -> torch.Tensor:
     return F.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=True)
 
 
+def box_blur_fast(x: torch.Tensor, k: int) -> torch.Tensor:
+    """``box_blur`` (odd k, zero padding) from doubling window sums: O(log k) additions per pixel.
+
+    Several times faster than ``box_blur`` for large k; rounding stays within a few float32 ulps
+    of the window's magnitude and windows of zeros give exactly 0.
+    """
+    if k % 2 != 1:
+        raise ValueError(f"box_blur_fast needs an odd kernel size, got {k}")
+    o = k // 2
+    y = _window_sum(F.pad(x, (o, o)), k, -1)
+    y = _window_sum(F.pad(y, (0, 0, o, o)), k, -2)
+    return y.div_(k * k)
+
+
+def _window_sum(x: torch.Tensor, k: int, dim: int) -> torch.Tensor:
+    """Sums of every k consecutive entries along ``dim`` (length n + k - 1 -> n)."""
+    n = x.shape[dim] - k + 1
+    powers = [x]
+    while 2 ** len(powers) <= k:
+        p, w = powers[-1], 2 ** (len(powers) - 1)
+        size = p.shape[dim] - w
+        powers.append(p.narrow(dim, 0, size) + p.narrow(dim, w, size))
+    out, offset = None, 0
+    for j in reversed(range(len(powers))):
+        if k & (1 << j):
+            part = powers[j].narrow(dim, offset, n)
+            out = part.clone() if out is None else out.add_(part)
+            offset += 1 << j
+    return out
+
+
 def _window_pad(k: int) -> tuple[int, int, int, int]:
     """(left, right, top, bottom) padding of a k x k window with origin (k//2, k//2)."""
     o = k // 2
     return (o, k - o - 1, o, k - o - 1)
+
+
+def _window_max(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Maximum over k x k windows (no padding), separably: a row pass then a column pass (exact)."""
+    return F.max_pool2d(F.max_pool2d(x, (1, k), stride=1), (k, 1), stride=1)
 
 
 def erode(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -30,7 +66,7 @@ def erode(x: torch.Tensor, k: int) -> torch.Tensor:
     border never erodes; an even k covers offsets -k//2 .. k//2 - 1.
     """
     padded = F.pad(-x, _window_pad(k), value=-math.inf)
-    return -F.max_pool2d(padded, k, stride=1)
+    return -_window_max(padded, k)
 
 
 def dilate(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -38,7 +74,7 @@ def dilate(x: torch.Tensor, k: int) -> torch.Tensor:
     if k % 2 != 1:
         raise ValueError(f"dilate needs an odd kernel size, got {k}")
     padded = F.pad(x, _window_pad(k), value=-math.inf)
-    return F.max_pool2d(padded, k, stride=1)
+    return _window_max(padded, k)
 
 
 def opening(x: torch.Tensor, k: int) -> torch.Tensor:
