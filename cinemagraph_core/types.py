@@ -136,6 +136,9 @@ class PointCloud:
     keep: ``(L,H,W)`` float32 0/1 5x5-eroded visibility mask; motion is diffused from it (SPEC i.1).
     solid: ``(L,H,W)`` bool alpha > 0.5 (the layer-ordering buffer, SPEC i.6).
     K: ``(3,3)`` float32 intrinsics in px.
+    spread: ``(L,7,H,W)`` float32 ``keep`` after 1..7 rounds of the 15x15 box blur of the masked
+        diffusion (SPEC i.2): frame-independent, cached so that every frame only diffuses the motion;
+        None = recomputed when needed.
     """
 
     pixels: list[torch.Tensor]
@@ -144,6 +147,7 @@ class PointCloud:
     keep: torch.Tensor
     solid: torch.Tensor
     K: torch.Tensor
+    spread: Optional[torch.Tensor] = None
 
     @property
     def num_layers(self) -> int:
