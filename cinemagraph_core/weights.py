@@ -58,10 +58,12 @@ KINDS: dict[str, ModelKind] = {
 }
 
 
-def load_file(path: PathLike) -> dict:
+def load_file(path: PathLike, mmap: bool = False) -> dict:
     """Read a checkpoint file into plain dicts of CPU tensors, without executing any code.
 
     ``.safetensors`` -> flat ``{key: tensor}``; anything else -> ``torch.load(weights_only=True)``.
+    mmap: map a zip-format ``.pt``/``.pth`` file instead of reading it (tensors are paged in only
+    when touched: cheap when only keys and shapes are needed).
     Raises CheckpointError for a missing, truncated, non-checkpoint or code-carrying file.
     """
     p = Path(path)
@@ -78,7 +80,7 @@ def load_file(path: PathLike) -> dict:
         except (SafetensorError, OSError, ValueError) as e:
             raise CheckpointError(f"{p} is not a readable .safetensors file ({e}); it may be truncated") from e
     try:
-        obj = torch.load(str(p), map_location="cpu", weights_only=True)
+        obj = torch.load(str(p), map_location="cpu", weights_only=True, mmap=mmap and zipfile.is_zipfile(p))
     except pickle.UnpicklingError as e:
         raise CheckpointError(
             f"{p} refused: it contains Python objects other than tensors and plain containers, and "
@@ -110,9 +112,15 @@ def _has(flat: Mapping[str, torch.Tensor], kind: ModelKind) -> bool:
     return all(pre + k in flat for k in kind.signature) or all(k in flat for k in kind.signature)
 
 
+def training_model_entry(obj: Mapping) -> Mapping:
+    """DPT's loader rule: a file with an ``optimizer`` key keeps its state dict under ``model``."""
+    inner = obj.get("model")
+    return inner if "optimizer" in obj and isinstance(inner, Mapping) else obj
+
+
 def identify(obj: Mapping) -> list[str]:
     """Names of the kinds whose weights ``obj`` (a loaded file, nested or flat) contains."""
-    flat = _flatten(obj)
+    flat = _flatten(training_model_entry(obj))
     return [kind.name for kind in KINDS.values() if _has(flat, kind)]
 
 
@@ -122,7 +130,7 @@ def state_dict_for(obj: Mapping, kind: str, path: PathLike = "<memory>") -> Stat
     Raises CheckpointError naming what the file is when it holds another network.
     """
     spec = KINDS[kind]
-    flat = _flatten(obj)
+    flat = _flatten(training_model_entry(obj) if kind == "dpt" else obj)
     if spec.entry is not None:
         pre = spec.entry + "."
         sub = {k[len(pre):]: v for k, v in flat.items() if k.startswith(pre)}
@@ -165,12 +173,16 @@ def check_keys(expected: Mapping[str, torch.Size], got: Mapping[str, torch.Tenso
     raise CheckpointError(f"{path} does not match the {spec.title} ({spec.filename}): " + "; ".join(parts))
 
 
-def load_into(module: torch.nn.Module, path: PathLike, kind: str) -> torch.nn.Module:
-    """Load network ``kind`` from ``path`` into ``module`` strictly (keys, shapes), on the CPU."""
+def load_into(module: torch.nn.Module, path: PathLike, kind: str, assign: bool = False) -> torch.nn.Module:
+    """Load network ``kind`` from ``path`` into ``module`` strictly (keys, shapes), on the CPU.
+
+    assign: take the file's tensors instead of copying into the module's (lets a module built on
+    the 'meta' device be loaded without ever allocating or initialising its own weights).
+    """
     sd = state_dict_for(load_file(path), kind, path)
     expected = {k: v.shape for k, v in module.state_dict().items()}
     check_keys(expected, sd, kind, path)
-    module.load_state_dict(sd, strict=True)
+    module.load_state_dict(sd, strict=True, assign=assign)
     return module
 
 
