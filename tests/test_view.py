@@ -1,0 +1,175 @@
+"""One frame through the camera: golden render_unit parity, camera moves, sides, backends."""
+import importlib.util
+
+import numpy as np
+import pytest
+import torch
+
+from cinemagraph_core.camera import default_intrinsics
+from cinemagraph_core.errors import CinemagraphError
+from cinemagraph_core.render.blend import blend_sides, mean_coverage
+from cinemagraph_core.render.view import (move_points, ndc_radius, normalised_disparity, point_radii, render_sides,
+                                          size_from_intrinsics)
+from cinemagraph_core.types import FramePoints, RenderSettings
+
+import golden
+
+HAS_PYTORCH3D = importlib.util.find_spec("pytorch3d") is not None
+
+
+def unit_case():
+    """render_unit.npz as (fwd, bwd, K, pose, time, settings, size)."""
+    z = golden.load("render_unit")
+    pts, side = torch.from_numpy(z["pts"]), torch.from_numpy(z["side_ids"])
+    attrs = torch.cat([torch.from_numpy(z["rgbas"]), torch.from_numpy(z["feats"])], 1)
+    fwd = FramePoints(pts[side == 0], attrs[side == 0], (int((side == 0).sum()),))
+    bwd = FramePoints(pts[side == 1], attrs[side == 1], (int((side == 1).sum()),))
+    pose = np.eye(4)
+    pose[:3, 3] = z["t"]
+    assert not bool(z["vary_pts_radius"])
+    settings = RenderSettings(radius_px=float(z["point_radius_px"]), points_per_pixel=8, adaptive_radius=True)
+    return fwd, bwd, torch.from_numpy(z["intrinsic"][0]), pose, float(z["time"]), settings, (int(z["h"]), int(z["w"]))
+
+
+def test_golden_side_maps_direct_rgb_and_acc():
+    fwd, bwd, K, pose, time, settings, size = unit_case()
+    maps = render_sides(fwd, bwd, K, pose, time, settings, size=size)
+    assert maps.time == time
+    golden.assert_matches("render_unit", "rendered_side0_37ch", maps.forward.permute(1, 2, 0)[None])
+    golden.assert_matches("render_unit", "rendered_side1_37ch", maps.backward.permute(1, 2, 0)[None])
+    golden.assert_matches("render_unit", "direct_rgb", blend_sides(maps, 4.0)[:3][None])
+    golden.assert_matches("render_unit", "acc", mean_coverage(maps)[None, None])
+
+
+def test_golden_radius_ndc():
+    fwd, bwd, K, pose, time, settings, size = unit_case()
+    pts = torch.cat([fwd.xyz, bwd.xyz])
+    radius = point_radii(pts[:, 2], move_points(pts, pose)[:, 2], settings.radius_px, settings.adaptive_radius)
+    golden.assert_matches("render_unit", "radius_ndc", ndc_radius(radius, size)[None])
+
+
+def test_forward_only_gives_a_zero_backward_map():
+    fwd, _, K, pose, time, settings, size = unit_case()
+    maps = render_sides(fwd, None, K, pose, time, settings, size=size)
+    assert torch.equal(maps.backward, torch.zeros_like(maps.forward))
+    disp = maps.forward[-1][maps.forward[3] > 0.99]
+    assert disp.min() < 0.05 and disp.max() > 0.95  # normalised over the forward side alone
+
+
+def test_disparity_is_normalised_over_both_sides():
+    z = torch.tensor([1.0, 2.0, 4.0, 0.0, -3.0, float("nan")])
+    d = normalised_disparity(z)
+    torch.testing.assert_close(d[:3], torch.tensor([1.0, (0.5 - 0.25) / 0.75, 0.0]))
+    assert torch.equal(normalised_disparity(torch.full((4,), 2.0)), torch.zeros(4))
+    fwd = FramePoints(torch.tensor([[0.0, 0.0, 1.0]]), torch.ones(1, 4), (1,))
+    bwd = FramePoints(torch.tensor([[0.0, 0.0, 4.0]]), torch.ones(1, 4), (1,))
+    K = default_intrinsics(16, 16)
+    maps = render_sides(fwd, bwd, K, np.eye(4), 0.5, RenderSettings(radius_px=2.0), size=(16, 16))
+    torch.testing.assert_close(maps.forward[-1], maps.forward[3])  # disparity 1, times the coverage
+    assert maps.backward[-1].abs().max() == 0.0 and maps.backward[3].max() > 0.5  # rendered, disparity 0
+
+
+def test_pose_translation_equals_moving_the_points():
+    fwd, bwd, K, pose, time, settings, size = unit_case()
+    moved = render_sides(fwd, bwd, K, pose, time, settings, size=size)
+    t = torch.as_tensor(pose[:3, 3], dtype=torch.float32)
+    fixed = RenderSettings(radius_px=settings.radius_px, adaptive_radius=False)
+    a = render_sides(fwd, bwd, K, pose, time, fixed, size=size)
+    shifted = [FramePoints(s.xyz + t, s.attrs, s.per_layer) for s in (fwd, bwd)]
+    b = render_sides(*shifted, K, np.eye(4), time, fixed, size=size)
+    torch.testing.assert_close(a.forward, b.forward)
+    torch.testing.assert_close(a.backward, b.backward)
+    assert not torch.allclose(moved.forward, a.forward)  # the adaptive radius matters
+
+
+def test_rotation_about_the_optical_axis_flips_the_image():
+    g = torch.Generator().manual_seed(0)
+    h, w = 12, 16
+    K = torch.tensor([[14.0, 0.0, w / 2], [0.0, 14.0, h / 2], [0.0, 0.0, 1.0]])
+    xyz = torch.cat([torch.rand(300, 2, generator=g) - 0.5, 1.0 + torch.rand(300, 1, generator=g)], 1)
+    side = FramePoints(xyz, torch.rand(300, 4, generator=g), (300,))
+    settings = RenderSettings(radius_px=1.3)
+    flip = np.diag([-1.0, -1.0, 1.0, 1.0])
+    a = render_sides(side, None, K, np.eye(4), 0.0, settings, size=(h, w))
+    b = render_sides(side, None, K, flip, 0.0, settings, size=(h, w))
+    torch.testing.assert_close(b.forward, a.forward.flip(1, 2), atol=1e-5, rtol=1e-5)
+
+
+def test_k_scale_zooms_about_the_principal_point():
+    K = torch.tensor([[10.0, 0.0, 7.5], [0.0, 10.0, 5.5], [0.0, 0.0, 1.0]])
+    # u = 10 * K_scale * 0.2 + 7.5: the centre of column 9 (K_scale 1) or 11 (K_scale 2); v = 5.5 (row 5).
+    side = FramePoints(torch.tensor([[0.2, 0.0, 1.0]]), torch.ones(1, 4), (1,))
+    one = render_sides(side, None, K, np.eye(4), 0.0, RenderSettings(radius_px=0.5), size=(12, 16))
+    two = render_sides(side, None, K, np.eye(4), 0.0, RenderSettings(radius_px=0.5), K_scale=2.0, size=(12, 16))
+    assert one.forward[3, 5, 9] == 1.0 and one.forward[3].sum() == 1.0
+    assert two.forward[3, 5, 11] == 1.0 and two.forward[3].sum() == 1.0
+
+
+def test_size_is_inferred_from_official_intrinsics():
+    assert size_from_intrinsics(default_intrinsics(32, 48)) == (32, 48)
+    K = default_intrinsics(32, 48).clone()
+    K[0, 2] = 23.5
+    with pytest.raises(CinemagraphError, match="size"):
+        size_from_intrinsics(K)
+    fwd, bwd, K, pose, time, settings, size = unit_case()
+    assert render_sides(fwd, bwd, K, pose, time, settings).forward.shape[1:] == size
+
+
+def test_point_radii_fallbacks():
+    z_src = torch.tensor([2.0, 2.0, -1.0, 2.0])
+    z_dst = torch.tensor([1.0, -0.5, 1.0, float("nan")])
+    torch.testing.assert_close(point_radii(z_src, z_dst, 1.5), torch.tensor([3.0, 1.5, 1.5, 1.5]))
+    torch.testing.assert_close(point_radii(z_src, z_dst, 1.5, adaptive=False), torch.full((4,), 1.5))
+    with pytest.raises(CinemagraphError, match="radius_px"):
+        point_radii(z_src, z_dst, 0.0)
+
+
+@pytest.mark.parametrize("change,match", [
+    (dict(backend="magic"), "unknown splat backend"),
+    (dict(time=1.5), "time"),
+    (dict(K_scale=0.0), "K_scale"),
+    (dict(pose=np.eye(3)), "pose"),
+    (dict(bwd=FramePoints(torch.zeros(2, 3), torch.zeros(2, 5), (2,))), "same attribute channels"),
+    (dict(bwd=FramePoints(torch.zeros(2, 3), torch.zeros(3, 36), (2,))), r"\(P,3\)"),
+])
+def test_bad_arguments_are_rejected(change, match):
+    fwd, bwd, K, pose, time, settings, size = unit_case()
+    args = dict(fwd=fwd, bwd=bwd, K=K, pose=pose, time=time, settings=settings, K_scale=1.0, size=size)
+    if "backend" in change:
+        args["settings"] = RenderSettings(backend=change.pop("backend"))
+    args.update(change)
+    with pytest.raises(CinemagraphError, match=match):
+        render_sides(**args)
+
+
+@pytest.mark.skipif(HAS_PYTORCH3D, reason="pytorch3d is installed")
+def test_pytorch3d_backend_missing_is_a_clear_error():
+    fwd, bwd, K, pose, time, _, size = unit_case()
+    with pytest.raises(CinemagraphError, match="optional pytorch3d.*'torch'"):
+        render_sides(fwd, bwd, K, pose, time, RenderSettings(backend="pytorch3d"), size=size)
+
+
+@pytest.mark.skipif(not HAS_PYTORCH3D, reason="pytorch3d is not installed (optional backend)")
+def test_pytorch3d_backend_matches_the_torch_backend():
+    fwd, bwd, K, pose, time, settings, size = unit_case()
+    ours = render_sides(fwd, bwd, K, pose, time, settings, size=size)
+    theirs = render_sides(fwd, bwd, K, pose, time, RenderSettings(backend="pytorch3d"), size=size)
+    golden.assert_matches("render_unit", "rendered_side0_37ch", theirs.forward.permute(1, 2, 0)[None])
+    for a, b in ((ours.forward, theirs.forward), (ours.backward, theirs.backward)):
+        ok = (a - b).abs() <= 1e-4 + 1e-5 * b.abs()
+        assert ok.float().mean() >= 0.999
+
+
+def test_golden_pipeline_frame_direct_rgb_and_acc():
+    z = golden.load("pipeline_frame_detail")
+    assert not bool(z["vary_pts_radius"])
+    K = torch.from_numpy(golden.load("pipeline_setup")["intrinsic"][0])
+    sides = [FramePoints(torch.from_numpy(z[f"pts_end_{s}"]),
+                         torch.cat([torch.from_numpy(z[f"rgba_end_{s}"]), torch.from_numpy(z[f"feat_end_{s}"])], 1),
+                         tuple(int(n) for n in z[f"n_pts_per_layer_{s}"])) for s in ("f", "b")]
+    pose = np.eye(4)
+    pose[:3, 3] = z["t"]
+    size = tuple(z["direct_rgb"].shape[2:])
+    maps = render_sides(*sides, K, pose, float(z["time"]), RenderSettings(), size=size)
+    golden.assert_matches("pipeline_frame_detail", "direct_rgb", blend_sides(maps, 4.0)[:3][None])
+    golden.assert_matches("pipeline_frame_detail", "acc", mean_coverage(maps)[None, None])
