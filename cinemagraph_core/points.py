@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from .errors import CinemagraphError
 from .layers.ldi import clamp_depth
-from .ops.filters import box_blur_fast, erode
+from .ops.filters import box_blur, box_blur_fast, erode
 from .types import LDI, FramePoints, LayerFeatures, PointCloud
 
 KEEP_KERNEL = 5
@@ -200,16 +200,20 @@ def _spread(mask: torch.Tensor, k: int, iters: int) -> torch.Tensor:
     out = []
     m = mask
     for _ in range(iters):
-        m = box_blur_fast(m, k)
+        m = box_blur(m, k)
         out.append(m)
     return torch.cat(out, dim=1) if out else mask[:, :0]
 
 
-def _diffuse(x: torch.Tensor, masks: torch.Tensor, k: int) -> torch.Tensor:
-    """The masked diffusion rounds given the mask sequence ``(B,iters+1,H,W)`` (m_0 .. m_iters)."""
+def _diffuse(x: torch.Tensor, masks: torch.Tensor, k: int, blur=box_blur) -> torch.Tensor:
+    """The masked diffusion rounds given the mask sequence ``(B,iters+1,H,W)`` (m_0 .. m_iters).
+
+    ``blur``: ``box_blur`` (the official rounding; needed for depths, whose exact values order the
+    splatter's z-ties) or ``box_blur_fast`` (per-frame displacements, where ulps do not matter).
+    """
     for r in range(masks.shape[1] - 1):
         m = masks[:, r:r + 1]
-        fill = box_blur_fast(x * m, k) / masks[:, r + 1:r + 2].clamp(min=MASK_EPS)
+        fill = blur(x * m, k) / masks[:, r + 1:r + 2].clamp(min=MASK_EPS)
         x = torch.where(m > MASK_EPS, x, fill)
     return x
 
@@ -236,7 +240,7 @@ def _layer_displacement(disp: torch.Tensor, moving: torch.Tensor, keep: torch.Te
     r0, r1 = _span(source.any(dim=1), reach)
     c0, c1 = _span(source.any(dim=0), reach)
     masks = torch.cat([keep[None, r0:r1, c0:c1], spread[:, r0:r1, c0:c1]])[None]
-    crop = _diffuse(disp[None, :, r0:r1, c0:c1], masks, DIFFUSE_KERNEL)[0]
+    crop = _diffuse(disp[None, :, r0:r1, c0:c1], masks, DIFFUSE_KERNEL, box_blur_fast)[0]
     full = disp.new_zeros(disp.shape)
     full[:, r0:r1, c0:c1] = torch.where(masks[0, -1] > MASK_EPS, crop, torch.zeros(()))
     return full.flatten(1).index_select(1, pix)

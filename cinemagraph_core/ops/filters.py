@@ -11,17 +11,29 @@ import torch.nn.functional as F
 
 
 def box_blur(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Normalised k x k box filter (odd k) with zero padding (kornia ``box_blur``, constant border)."""
+    """Normalised k x k box filter (odd k), zero border, with the official pipeline's rounding.
+
+    kornia >= 0.9 ``box_blur(..., border_type='constant')`` on one ``(1,1,H,W)`` map at a time: a
+    horizontal pass then a vertical pass, each a 1 x k convolution with float32 taps 1/k. The
+    rounding matters (the diffused depths order the splatter's z-ties exactly), and a batched
+    convolution rounds differently, so every map is filtered on its own: the result of a map never
+    depends on what it is batched with.
+    """
     if k % 2 != 1:
         raise ValueError(f"box_blur needs an odd kernel size, got {k}")
-    return F.avg_pool2d(x, k, stride=1, padding=k // 2, count_include_pad=True)
+    o = k // 2
+    taps = torch.ones(1, dtype=x.dtype, device=x.device) / k
+    row, col = taps.expand(1, 1, 1, k), taps.expand(1, 1, k, 1)
+    maps = x.reshape(-1, 1, *x.shape[-2:])
+    out = [F.conv2d(F.pad(F.conv2d(F.pad(m[None], (o, o, 0, 0)), row), (0, 0, o, o)), col) for m in maps]
+    return torch.cat(out).reshape(x.shape)
 
 
 def box_blur_fast(x: torch.Tensor, k: int) -> torch.Tensor:
     """``box_blur`` (odd k, zero padding) from doubling window sums: O(log k) additions per pixel.
 
-    Several times faster than ``box_blur`` for large k; rounding stays within a few float32 ulps
-    of the window's magnitude and windows of zeros give exactly 0.
+    Faster than ``box_blur`` for large k, with other rounding (within a few float32 ulps of the
+    window's magnitude; windows of zeros give exactly 0): for per-frame work where ulps do not matter.
     """
     if k % 2 != 1:
         raise ValueError(f"box_blur_fast needs an odd kernel size, got {k}")

@@ -1,0 +1,6 @@
+"""``python -m cinemagraph_core``: see ``cli.py``."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,17 @@
+"""The learned networks a run may use, each optional (None = that stage runs weight-free)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+
+@dataclass
+class Models:
+    """Loaded networks. dpt: depth; motion: SPADE U-Net; feature_net: ResUNet; img_decoder: ImgDecoder;
+    inpainter: the learned 3D-Photo inpainter (a ``layers.inpaint.Inpainter``)."""
+
+    dpt: Optional[Any] = None
+    motion: Optional[Any] = None
+    feature_net: Optional[Any] = None
+    img_decoder: Optional[Any] = None
+    inpainter: Optional[Any] = None

@@ -1,0 +1,266 @@
+"""The whole chain as functions: used by the command line, the ComfyUI nodes and the benchmarks.
+
+``prepare_scene`` runs everything that does not depend on the camera or the frame count (depth,
+motion, LDI, features, point cloud); ``render_video`` streams the frames of one camera path.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Iterator, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from . import animate
+from .camera import keyframed_path, preset_path
+from .depth.convert import depth_from_map
+from .depth.prior import prior_depth
+from .errors import CinemagraphError
+from .layers.features import extract_features
+from .layers.inpaint import ClassicalInpainter, Inpainter, NoInpainter
+from .layers.ldi import build_ldi, single_layer_ldi
+from .models import Models
+from .motion.field import explicit_motion, motion_from_hints, scale_speed
+from .motion.learned import learned_motion
+from .points import build_point_cloud
+from .progress import ProgressFn, scaled
+from .render.blend import blend_sides, crop_border, finish_rgb
+from .render.decode import decode_learned
+from .render.view import render_sides
+from .types import (LDI, Animation, CameraPath, Depth, LayerFeatures, MotionField, MotionHints, PointCloud,
+                    RenderedFrames, RenderSettings)
+
+log = logging.getLogger("cinemagraph")
+
+MAX_SIDE = 2048
+"""Default working resolution limit (longer side, px): larger inputs are downscaled with a note."""
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything a run can choose. Defaults give the weight-free 3D cinemagraph.
+
+    num_frames: N, frames 0..N-1 of a seamless loop.  fps: playback rate.
+    speed: divides the motion (the official flow_scale; 2 = half as fast).
+    camera: preset name (``camera.PRESETS``) or keyframe JSON text.  amplitude: camera-move scale.
+    sigma: width (px) of the hint map (None = documented default).
+    depth_kind: how to read a given depth map: 'disparity' (near = bright), 'depth', 'metric'.
+    max_side: longer side (px) of the working resolution; larger inputs are downscaled.
+    layered: build a multi-layer LDI (False = one layer, the naive point cloud).
+    inpaint: 'auto' (learned nets when present, else classical), 'classical', 'learned', 'none'.
+    features: 'auto', 'rgba' (weight-free "w/o features"), 'learned'.
+    motion: 'auto' (learned net when present, else hints), 'hints', 'learned'.
+    decoder: 'auto', 'blend' (weight-free two-side blend), 'learned'.
+    render: splatting, blending and crop settings.
+    """
+
+    num_frames: int = 60
+    fps: float = 25.0
+    speed: float = 1.0
+    camera: str = "circle"
+    amplitude: float = 1.0
+    sigma: Optional[float] = None
+    depth_kind: str = "disparity"
+    max_side: int = MAX_SIDE
+    layered: bool = True
+    inpaint: str = "auto"
+    features: str = "auto"
+    motion: str = "auto"
+    decoder: str = "auto"
+    render: RenderSettings = field(default_factory=RenderSettings)
+
+    def validate(self) -> "PipelineConfig":
+        if int(self.num_frames) < 1:
+            raise CinemagraphError(f"num_frames must be at least 1, got {self.num_frames}")
+        if not (self.fps > 0):
+            raise CinemagraphError(f"fps must be > 0, got {self.fps}")
+        if not (self.speed > 0):
+            raise CinemagraphError(f"speed must be > 0 (1 = official speed, 2 = half as fast), got {self.speed}")
+        for name, value, allowed in (("inpaint", self.inpaint, ("auto", "classical", "learned", "none")),
+                                     ("features", self.features, ("auto", "rgba", "learned")),
+                                     ("motion", self.motion, ("auto", "hints", "learned")),
+                                     ("decoder", self.decoder, ("auto", "blend", "learned")),
+                                     ("depth_kind", self.depth_kind, ("disparity", "depth", "metric"))):
+            if value not in allowed:
+                raise CinemagraphError(f"{name} must be one of {', '.join(allowed)}, got '{value}'")
+        if int(self.max_side) < 32:
+            raise CinemagraphError(f"max_side must be at least 32 px, got {self.max_side}")
+        return self
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything camera-independent: the source view lifted to an animatable point cloud.
+
+    stages: which path each stage took, e.g. {'depth': 'dpt', 'motion': 'hints', 'inpaint': 'classical',
+    'features': 'rgba'}.
+    """
+
+    image: torch.Tensor
+    depth: Depth
+    motion: MotionField
+    ldi: LDI
+    features: LayerFeatures
+    cloud: PointCloud
+    stages: dict
+
+
+def fit_image(image: torch.Tensor, max_side: int, multiple: int = 1) -> torch.Tensor:
+    """Downscale ``(3,H,W)`` so the longer side is <= max_side (area filter); sizes rounded down to ``multiple``."""
+    h, w = int(image.shape[1]), int(image.shape[2])
+    s = min(1.0, max_side / max(h, w))
+    nh, nw = max(multiple, int(h * s) // multiple * multiple), max(multiple, int(w * s) // multiple * multiple)
+    if (nh, nw) == (h, w):
+        return image
+    log.info("working resolution %dx%d (input %dx%d)", nw, nh, w, h)
+    return F.interpolate(image[None], size=(nh, nw), mode="area")[0]
+
+
+def resolve_depth(image: torch.Tensor, depth_map: Optional[torch.Tensor], kind: str,
+                  models: Models) -> Depth:
+    """Depth for ``image`` (3,H,W): a given map, else DPT when present, else the weight-free prior."""
+    h, w = int(image.shape[1]), int(image.shape[2])
+    if depth_map is not None:
+        return depth_from_map(depth_map, kind=kind, size=(h, w))
+    if models.dpt is not None:
+        from .depth.dpt import estimate_depth
+
+        return estimate_depth(image, models.dpt)
+    return prior_depth(image)
+
+
+def resolve_motion(image: torch.Tensor, hints: Optional[MotionHints], flow: Optional[torch.Tensor],
+                   config: PipelineConfig, models: Models) -> MotionField:
+    """Motion field: an explicit flow, else the motion net (when present and allowed), else the hints."""
+    h, w = int(image.shape[1]), int(image.shape[2])
+    if flow is not None:
+        return scale_speed(explicit_motion(flow, (h, w)), config.speed)
+    if hints is None:
+        raise CinemagraphError("no motion given: pass flow hints (arrows or labelme JSON) and a mask, or a flow field")
+    use_net = config.motion == "learned" or (config.motion == "auto" and models.motion is not None)
+    if use_net:
+        if models.motion is None:
+            raise CinemagraphError("motion='learned' needs the motion network file sceneflow_model.pth in the models folder")
+        return learned_motion(image, hints, models.motion, (h, w), speed=config.speed)
+    return motion_from_hints(hints, (h, w), speed=config.speed)
+
+
+def resolve_inpainter(config: PipelineConfig, models: Models) -> Inpainter:
+    if config.inpaint == "none":
+        return NoInpainter()
+    if config.inpaint == "learned" or (config.inpaint == "auto" and models.inpainter is not None):
+        if models.inpainter is None:
+            raise CinemagraphError("inpaint='learned' needs depth-model.pth and color-model.pth in the models folder")
+        return models.inpainter
+    return ClassicalInpainter()
+
+
+def resolve_features(ldi: LDI, config: PipelineConfig, models: Models) -> LayerFeatures:
+    use_net = config.features == "learned" or (config.features == "auto" and models.feature_net is not None)
+    if use_net and models.feature_net is None:
+        raise CinemagraphError("features='learned' needs model_150000.pth (feature network) in the models folder")
+    return extract_features(ldi, models.feature_net if use_net else None)
+
+
+def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] = None,
+                  hints: Optional[MotionHints] = None, flow: Optional[torch.Tensor] = None,
+                  config: PipelineConfig = PipelineConfig(), models: Optional[Models] = None,
+                  progress: Optional[ProgressFn] = None) -> Scene:
+    """Image ``(3,H,W)`` float 0..1 (+ optional depth map/Depth, hints, flow ``(2,H,W)`` px/frame) -> Scene.
+
+    The image is used at its own resolution (call ``fit_image`` first to bound it). Reports progress
+    over 5 stages.
+    """
+    config.validate()
+    models = models or Models()
+    h, w = int(image.shape[1]), int(image.shape[2])
+    total = 5
+    report = (lambda i: progress(i, total)) if progress is not None else (lambda i: None)
+    report(0)
+    dep = depth if isinstance(depth, Depth) else resolve_depth(image, depth, config.depth_kind, models)
+    if dep.size != (h, w):
+        raise CinemagraphError(f"depth is {dep.size[1]}x{dep.size[0]} but the image is {w}x{h}")
+    report(1)
+    motion = resolve_motion(image, hints, flow, config, models)
+    report(2)
+    if config.layered:
+        ldi = build_ldi(image, dep.depth, resolve_inpainter(config, models), progress=scaled(progress, 2, 1, total))
+    else:
+        ldi = single_layer_ldi(image, dep.depth)
+    report(3)
+    features = resolve_features(ldi, config, models)
+    report(4)
+    cloud = build_point_cloud(ldi, features, dep.K)
+    report(5)
+    stages = {"depth": dep.source, "motion": motion.source, "inpaint": ldi.inpainter if config.layered else "single-layer",
+              "features": features.source}
+    log.info("stages: %s", ", ".join(f"{k}={v}" for k, v in stages.items()))
+    return Scene(image=image, depth=dep, motion=motion, ldi=ldi, features=features, cloud=cloud, stages=stages)
+
+
+def make_camera(spec: str, num_frames: int, amplitude: float = 1.0) -> CameraPath:
+    """A preset name or keyframe JSON text -> CameraPath of ``num_frames`` frames."""
+    text = spec.strip()
+    if text.startswith("{"):
+        return keyframed_path(text, num_frames)
+    return preset_path(text, num_frames, amplitude=amplitude)
+
+
+def make_frames(scene: Scene, config: PipelineConfig = PipelineConfig(),
+                camera: Optional[CameraPath] = None) -> RenderedFrames:
+    """The lazily rendered video of ``scene`` along ``camera`` (default: ``config.camera``)."""
+    config.validate()
+    cam = camera or make_camera(config.camera, config.num_frames, config.amplitude)
+    if cam.num_frames != config.num_frames:
+        raise CinemagraphError(f"the camera path has {cam.num_frames} frames but {config.num_frames} were asked for")
+    anim = Animation(cloud=scene.cloud, motion=scene.motion, num_frames=config.num_frames,
+                     symmetric=config.render.symmetric)
+    return RenderedFrames(animation=anim, camera=cam, settings=config.render, fps=config.fps)
+
+
+def decoder_for(frames: RenderedFrames, config: PipelineConfig, models: Models):
+    """The learned image decoder when it should run, else None (weight-free blend)."""
+    want = config.decoder == "learned" or (config.decoder == "auto" and models.img_decoder is not None)
+    if not want:
+        return None
+    if models.img_decoder is None:
+        raise CinemagraphError("decoder='learned' needs model_150000.pth (image decoder) in the models folder")
+    if frames.animation.cloud.channels != 36:
+        raise CinemagraphError("the learned decoder needs the 32-channel learned features (features='learned')")
+    return models.img_decoder
+
+
+def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[int]] = None,
+             progress: Optional[ProgressFn] = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """Yield ``(t, rgb (3,h,w) float 0..1)`` for frames ``indices`` (default all) in increasing order."""
+    anim, cam, settings = frames.animation, frames.camera, frames.settings
+    wanted = sorted(set(range(frames.num_frames) if indices is None else (int(i) for i in indices)))
+    if wanted and not (0 <= wanted[0] and wanted[-1] < frames.num_frames):
+        raise CinemagraphError(f"frame indices must be in 0..{frames.num_frames - 1}")
+    K = anim.cloud.K
+    if progress is not None:
+        progress(0, len(wanted))
+    for done, (t, fwd, bwd, time) in enumerate(animate.iter_frames(anim, wanted), start=1):
+        maps = render_sides(fwd, bwd, K, torch.as_tensor(cam.poses[t]), time, settings, K_scale=float(cam.K_scale[t]),
+                            size=anim.cloud.size)
+        if decoder is not None:
+            rgb = crop_border(decode_learned(maps, decoder), settings.crop)
+        else:
+            rgb = finish_rgb(blend_sides(maps, settings.depth_sharpness), fill_holes=settings.fill_holes,
+                             crop=settings.crop)
+        yield t, rgb
+        if progress is not None:
+            progress(done, len(wanted))
+
+
+def render_video(image: torch.Tensor, *, depth=None, hints: Optional[MotionHints] = None,
+                 flow: Optional[torch.Tensor] = None, config: PipelineConfig = PipelineConfig(),
+                 models: Optional[Models] = None, camera: Optional[CameraPath] = None,
+                 progress: Optional[ProgressFn] = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """The whole chain: image (+ depth, hints or flow) -> frames ``(t, rgb (3,h,w))`` of a seamless loop."""
+    models = models or Models()
+    scene = prepare_scene(image, depth=depth, hints=hints, flow=flow, config=config, models=models)
+    frames = make_frames(scene, config, camera)
+    return iter_rgb(frames, decoder_for(frames, config, models), progress=progress)
+

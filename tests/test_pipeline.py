@@ -1,0 +1,161 @@
+"""The whole weight-free chain: loops without a seam, no empty pixels, determinism, variants, errors."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from cinemagraph_core import pipeline
+from cinemagraph_core.camera import PRESETS, preset_at
+from cinemagraph_core.demo_scene import make_demo_scene
+from cinemagraph_core.errors import CinemagraphError
+from cinemagraph_core.motion.euler import euler_integrate
+from cinemagraph_core.motion.hints import make_hints
+from cinemagraph_core.points import lift
+from cinemagraph_core.render.blend import blend_sides, finish_rgb
+from cinemagraph_core.render.view import render_sides
+from cinemagraph_core.types import RenderSettings
+
+N = 8
+
+
+@pytest.fixture(scope="module")
+def demo():
+    scene = make_demo_scene(160)
+    hints = make_hints(scene.mask, scene.arrows, size=tuple(scene.mask.shape))
+    return scene, hints
+
+
+@pytest.fixture(scope="module")
+def prepared(demo):
+    scene, hints = demo
+    return pipeline.prepare_scene(scene.image, depth=scene.depth, hints=hints,
+                                  config=pipeline.PipelineConfig(num_frames=N))
+
+
+def frames_of(prepared, config):
+    rendered = pipeline.make_frames(prepared, config)
+    return torch.stack([rgb for _, rgb in pipeline.iter_rgb(rendered)])
+
+
+def wrap_frame(prepared, config):
+    """Frame N (time 1): the forward copy moved N steps (weight 0), the backward copy at rest."""
+    cloud, flow = prepared.cloud, prepared.motion.flow
+    fwd = lift(cloud, euler_integrate(flow, N)[0])
+    bwd = lift(cloud, torch.zeros_like(flow))
+    t, k = preset_at(config.camera, np.array([1.0]), config.amplitude)
+    pose = torch.eye(4, dtype=torch.float64)
+    pose[:3, 3] = torch.from_numpy(t[0])
+    maps = render_sides(fwd, bwd, cloud.K, pose, 1.0, config.render, K_scale=float(k[0]))
+    return finish_rgb(blend_sides(maps, config.render.depth_sharpness), config.render.fill_holes, config.render.crop)
+
+
+def test_demo_scene_is_deterministic_and_consistent():
+    a, b = make_demo_scene(96), make_demo_scene(96)
+    assert torch.equal(a.image, b.image) and torch.equal(a.depth.depth, b.depth.depth)
+    h, w = a.mask.shape
+    assert a.image.shape == (3, h, w) and h % 16 == 0 and w % 16 == 0
+    assert float(a.depth.depth.min()) == 1.0 and torch.isfinite(a.depth.depth).all()
+    assert 0.02 < float(a.mask.mean()) < 0.5
+    for x0, y0, x1, y1 in a.arrows:
+        assert a.mask[int(y0), int(x0)] == 1 and (x1, y1) != (x0, y0)
+
+
+def test_scene_reports_the_weight_free_path(prepared):
+    assert prepared.stages == {"depth": "demo", "motion": "hints", "inpaint": "classical", "features": "rgba"}
+    assert prepared.ldi.num_layers >= 2
+    assert float(prepared.motion.flow.abs().max()) > 0.1
+
+
+@pytest.mark.parametrize("camera", [name for name in PRESETS if name not in ("up-down", "zoom-in", "side")])
+def test_looping_video_has_no_seam_and_no_empty_pixels(prepared, camera):
+    config = pipeline.PipelineConfig(num_frames=N, camera=camera)
+    video = frames_of(prepared, config)
+    h, w = prepared.cloud.size
+    assert video.shape == (N, 3, h, w)
+    assert torch.isfinite(video).all() and video.min() >= 0 and video.max() <= 1
+    assert (video.amax(dim=1) > 1 / 255).all(), "a pixel is empty (black)"
+    last_to_first = (wrap_frame(prepared, config) - video[0]).abs().max()
+    assert last_to_first <= 1 / 255, f"frame N differs from frame 0 by {float(last_to_first):.4f}"
+    # Steps are largest next to the wrap (one sharp copy dominates there) and smallest mid-loop, so the
+    # wrap step is compared with the steps beside it, the largest ones of the loop.
+    steps = (video[1:] - video[:-1]).abs().mean(dim=(1, 2, 3))
+    wrap = (video[0] - video[-1]).abs().mean()
+    assert wrap <= 1.2 * steps.max(), f"wrap step {float(wrap):.5f} vs steps {steps.tolist()}"
+
+
+def test_rendering_is_deterministic(prepared):
+    config = pipeline.PipelineConfig(num_frames=N, camera="swing")
+    assert torch.equal(frames_of(prepared, config), frames_of(prepared, config))
+
+
+def test_frame_zero_is_the_source_view_when_the_camera_rests(prepared):
+    config = pipeline.PipelineConfig(num_frames=N, camera="static")
+    first = next(pipeline.iter_rgb(pipeline.make_frames(prepared, config), indices=[0]))[1]
+    assert (first - prepared.image).abs().mean() < 0.03
+
+
+def test_variants_naive_forward_only_and_crop(demo):
+    scene, hints = demo
+    config = pipeline.PipelineConfig(num_frames=4, layered=False, inpaint="none",
+                                     render=replace(RenderSettings(), symmetric=False, crop=8))
+    prepared = pipeline.prepare_scene(scene.image, depth=scene.depth, hints=hints, config=config)
+    assert prepared.ldi.num_layers == 1 and prepared.stages["inpaint"] == "single-layer"
+    video = frames_of(prepared, config)
+    h, w = prepared.cloud.size
+    assert video.shape == (4, 3, h - 16, w - 16)
+
+
+def test_explicit_flow_is_used_as_given(demo):
+    scene, _ = demo
+    h, w = scene.mask.shape
+    flow = torch.zeros(2, h, w)
+    flow[0] = 0.5
+    prepared = pipeline.prepare_scene(scene.image, depth=scene.depth, flow=flow,
+                                      config=pipeline.PipelineConfig(num_frames=4, speed=2.0))
+    assert prepared.motion.source == "explicit"
+    assert torch.allclose(prepared.motion.flow, flow / 2)
+
+
+def test_render_video_runs_the_whole_chain_from_a_depth_map(demo):
+    scene, hints = demo
+    disparity = 1.0 / scene.depth.depth
+    frames = list(pipeline.render_video(scene.image, depth=disparity, hints=hints,
+                                        config=pipeline.PipelineConfig(num_frames=3)))
+    assert [t for t, _ in frames] == [0, 1, 2]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(num_frames=0), "num_frames"),
+    (dict(fps=0), "fps"),
+    (dict(speed=-1), "speed"),
+    (dict(inpaint="magic"), "inpaint"),
+    (dict(depth_kind="inverse"), "depth_kind"),
+    (dict(max_side=4), "max_side"),
+])
+def test_bad_configuration_is_refused(kwargs, message):
+    with pytest.raises(CinemagraphError, match=message):
+        pipeline.PipelineConfig(**kwargs).validate()
+
+
+def test_bad_inputs_are_refused_clearly(demo, prepared):
+    scene, hints = demo
+    with pytest.raises(CinemagraphError, match="no motion"):
+        pipeline.prepare_scene(scene.image, depth=scene.depth)
+    with pytest.raises(CinemagraphError, match="depth is"):
+        small = make_demo_scene(96)
+        pipeline.prepare_scene(scene.image, depth=small.depth, hints=hints)
+    with pytest.raises(CinemagraphError, match="camera|preset"):
+        pipeline.make_frames(prepared, pipeline.PipelineConfig(num_frames=N, camera="spiral"))
+    with pytest.raises(CinemagraphError, match="learned"):
+        pipeline.prepare_scene(scene.image, depth=scene.depth, hints=hints,
+                               config=pipeline.PipelineConfig(num_frames=N, inpaint="learned"))
+    with pytest.raises(CinemagraphError, match="0..7"):
+        list(pipeline.iter_rgb(pipeline.make_frames(prepared, pipeline.PipelineConfig(num_frames=N)), indices=[8]))
+
+
+def test_fit_image_bounds_the_working_resolution():
+    image = torch.rand(3, 300, 500)
+    out = pipeline.fit_image(image, 250, multiple=16)
+    assert out.shape == (3, 144, 240)
+    assert pipeline.fit_image(image, 600) is image
