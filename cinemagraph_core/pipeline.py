@@ -86,6 +86,7 @@ class PipelineConfig:
                 raise CinemagraphError(f"{name} must be one of {', '.join(allowed)}, got '{value}'")
         if int(self.max_side) < 32:
             raise CinemagraphError(f"max_side must be at least 32 px, got {self.max_side}")
+        make_camera(self.camera, int(self.num_frames), self.amplitude)
         return self
 
 

@@ -1,0 +1,120 @@
+"""The command line: demo and render write videos and frames; bad input ends in a clear error, exit 2."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from cinemagraph_core.cli import main
+from cinemagraph_core.demo_scene import make_demo_scene
+from cinemagraph_core.video import read_video
+
+FAST = ["--frames", "4", "--size", "96", "-q"]
+
+
+@pytest.fixture(scope="module")
+def scene_files(tmp_path_factory):
+    """An image, a disparity PNG, a mask PNG and arrows JSON made from the demo scene."""
+    d = tmp_path_factory.mktemp("scene")
+    scene = make_demo_scene(96)
+    Image.fromarray((scene.image.permute(1, 2, 0).numpy() * 255).astype(np.uint8)).save(d / "image.png")
+    disp = 1.0 / scene.depth.depth
+    disp = (disp - disp.min()) / (disp.max() - disp.min())
+    Image.fromarray((disp.numpy() * 65535).astype(np.uint16)).save(d / "depth.png")
+    Image.fromarray((scene.mask.numpy() * 255).astype(np.uint8)).save(d / "mask.png")
+    (d / "arrows.json").write_text(json.dumps([list(a) for a in scene.arrows]))
+    return d, scene
+
+
+def test_demo_writes_a_video_and_frames_without_empty_pixels(tmp_path, capsys):
+    out, frames = tmp_path / "demo.mp4", tmp_path / "frames"
+    assert main(["demo", "--out", str(out), "--frames-dir", str(frames), *FAST]) == 0
+    video = read_video(out)
+    assert video.shape[0] == 4 and video.shape[3] == 3
+    pngs = sorted(frames.glob("frame_*.png"))
+    assert len(pngs) == 4
+    for p in pngs:
+        img = np.asarray(Image.open(p))
+        assert img.max(axis=2).min() > 0, f"{p.name} has black pixels"
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".webp"])
+def test_render_from_files_in_every_format(tmp_path, scene_files, suffix):
+    d, scene = scene_files
+    out = tmp_path / f"out{suffix}"
+    code = main(["render", str(d / "image.png"), "--out", str(out), "--depth", str(d / "depth.png"),
+                 "--mask", str(d / "mask.png"), "--hints", str(d / "arrows.json"), "--camera", "swing",
+                 "--crop", "8", *FAST])
+    assert code == 0
+    video = read_video(out)
+    h, w = scene.mask.shape
+    assert video.shape == (4, h - 16, w - 16, 3)
+
+
+def test_render_an_official_demo_folder(tmp_path, scene_files):
+    d, scene = scene_files
+    folder = tmp_path / "demo0"
+    (folder / "image_json").mkdir(parents=True)
+    (folder / "image.png").write_bytes((d / "image.png").read_bytes())
+    (folder / "image_json" / "mask.png").write_bytes((d / "mask.png").read_bytes())
+    h, w = scene.mask.shape
+    shapes = [{"label": f"hint{i}", "shape_type": "line", "points": [[x0, y0], [x1, y1]]}
+              for i, (x0, y0, x1, y1) in enumerate(scene.arrows)]
+    (folder / "image.json").write_text(json.dumps({"shapes": shapes, "imageHeight": h, "imageWidth": w}))
+    out = tmp_path / "folder.mp4"
+    assert main(["render", str(folder), "--out", str(out), "--depth", str(d / "depth.png"), *FAST]) == 0
+    assert read_video(out).shape[0] == 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["render", "missing.png"], "not found|No such|missing"),
+    (["render", "{image}", "--hints", "[[1, 2, 3"], "JSON|json"),
+    (["render", "{image}", "--hints", "[[1, 2, 3, 4]]", "--camera", "spiral"], "spiral"),
+    (["render", "{image}", "--hints", "[[-50, 2, 3, 4]]"], "outside|image"),
+    (["render", "{image}", "--hints", "[]"], "arrow|motion"),
+    (["demo", "--frames", "0"], "num_frames|frames"),
+])
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, scene_files, capsys, args, message):
+    d, _ = scene_files
+    args = [a.format(image=d / "image.png") for a in args]
+    out = tmp_path / "never.mp4"
+    extra = [] if "--frames" in args else ["--frames", "2"]
+    assert main([*args, "--out", str(out), "--size", "96", "-q", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and __import__("re").search(message, err), err
+    assert not out.exists()
+
+
+def test_unknown_video_suffix_is_refused_before_any_work(tmp_path, capsys):
+    assert main(["demo", "--out", str(tmp_path / "x.avi"), *FAST]) == 2
+    assert ".mp4" in capsys.readouterr().err
+
+
+def test_a_failed_run_keeps_the_existing_output(tmp_path, scene_files):
+    d, _ = scene_files
+    out = tmp_path / "keep.mp4"
+    out.write_bytes(b"precious")
+    assert main(["render", str(d / "image.png"), "--out", str(out), "--hints", "[[1,2,3", *FAST]) == 2
+    assert out.read_bytes() == b"precious"
+    assert list(tmp_path.glob(".*partial*")) == []
+
+
+def test_check_and_convert_weights(tmp_path, capsys):
+    assert main(["check-weights", str(tmp_path)]) == 0
+    assert "missing" in capsys.readouterr().out
+    src = tmp_path / "color-model.pth"
+    torch.save({"enc_1.conv.input_conv.weight": torch.ones(2, 2),
+                "dec_1A.conv.input_conv.weight": torch.zeros(3)}, src)
+    dst = tmp_path / "color-model.safetensors"
+    assert main(["convert-weights", str(src), str(dst)]) == 0
+    assert "2 tensors (inpaint_color)" in capsys.readouterr().out
+    assert main(["convert-weights", str(src), str(dst)]) == 2
+    assert main(["convert-weights", str(src), str(tmp_path / "x.bin")]) == 2
+
+
+def test_list_cameras(capsys):
+    assert main(["list-cameras"]) == 0
+    out = capsys.readouterr().out
+    for name in ("circle", "up-down-loop", "swing", "dolly-zoom", "static"):
+        assert name in out
