@@ -1,0 +1,18 @@
+"""ComfyUI entry point: clone this repository into ``ComfyUI/custom_nodes/`` and install requirements.txt.
+
+Registers the 3D Cinemagraph nodes and the ``models/cinemagraph`` folder for the optional official
+network files. ``cinemagraph_core`` (beside this file) is made importable first.
+"""
+import os
+import sys
+
+_here = os.path.dirname(os.path.abspath(__file__))
+if _here not in sys.path:
+    sys.path.append(_here)
+
+from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS  # noqa: E402
+from .nodes.comfy import register_models_folder  # noqa: E402
+
+register_models_folder()
+
+__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]

@@ -1,0 +1,107 @@
+"""Cinemagraph3D: the whole chain in one node with sensible defaults."""
+from __future__ import annotations
+
+from cinemagraph_core.errors import CinemagraphError
+from cinemagraph_core.models import Models
+from cinemagraph_core.pipeline import PipelineConfig, decoder_for, iter_rgb, make_frames, prepare_scene
+from cinemagraph_core.progress import scaled
+from cinemagraph_core.types import RenderSettings
+
+from . import common, convert
+from .comfy import NodeProgress
+from .common import CameraSpec
+from .depth_nodes import DEPTH_KINDS, depth_maps
+from .models import fingerprint, found_networks
+from .motion_nodes import HINTS_HELP, hints_for
+from .render_nodes import MAX_FRAMES, camera_presets, check_camera, check_crop
+
+MODEL_CHOICES = ("auto", "weight-free")
+PREPARE_STEPS = 5
+"""Progress units of ``prepare_scene`` (depth, motion, LDI, features, points)."""
+
+
+class Cinemagraph3D:
+    """Image + mask + arrows -> a looping 3D cinemagraph (IMAGE frames + fps)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "image": common.widget("IMAGE", "The source image (Load Image, VAE Decode, ...). A batch of B "
+                                                "images gives B cinemagraphs, one after another."),
+                "hints": common.widget("STRING", HINTS_HELP, multiline=True, default=""),
+                "frames": common.widget("INT", "Frames in the loop.", default=60, min=1, max=MAX_FRAMES),
+                "fps": common.widget("FLOAT", "Playback rate (the official demo: 25).",
+                                     default=25.0, min=1.0, max=120.0, step=1.0),
+                "camera": common.widget(camera_presets(), "Camera path (see the CameraPath node for keyframes).",
+                                        default="circle"),
+                "amplitude": common.widget("FLOAT", "Scales the camera move (1 = official magnitude).",
+                                           default=1.0, min=0.0, max=10.0, step=0.05),
+                "speed": common.widget("FLOAT", "Divides the fluid motion: 2 = half as fast.",
+                                       default=1.0, min=0.05, max=20.0, step=0.05),
+                "max_side": common.widget("INT", "Working resolution: the longer side in px (larger images are "
+                                                 "downscaled). Time grows with the pixel count.",
+                                          default=768, min=64, max=2048, step=16),
+                "crop": common.widget("INT", "Pixels cut from every side of the video (official 32).",
+                                      default=0, min=0, max=512),
+                "models": common.widget(list(MODEL_CHOICES), "auto: use every official model file found in "
+                                                             "models/cinemagraph (each missing one runs "
+                                                             "weight-free). weight-free: use none.",
+                                        default="auto"),
+            },
+            "optional": {
+                "mask": common.widget("MASK", "Where the fluid is (painted = moves), e.g. Load Image's MASK."),
+                "depth_image": common.widget("IMAGE", "A depth map from any depth node (grey, near = bright by "
+                                                      "default); else DPT or the prior."),
+                "depth_kind": common.widget(list(DEPTH_KINDS), "disparity: near is bright; depth: far is bright.",
+                                            default="disparity"),
+            },
+        }
+
+    RETURN_TYPES = ("IMAGE", "FLOAT", "INT")
+    RETURN_NAMES = ("images", "fps", "frames_per_image")
+    OUTPUT_TOOLTIPS = ("All frames (N,H,W,3): image 0's N frames first, then image 1's, ...",
+                       "Frames per second, for Create Video / Save Animated WEBP.",
+                       "Frames of each cinemagraph (N).")
+    FUNCTION = "run"
+    CATEGORY = common.CATEGORY
+    DESCRIPTION = "The whole 3D cinemagraph chain in one node (depth, motion, LDI, points, animation, render)."
+
+    @classmethod
+    def IS_CHANGED(cls, models: str = "auto", **_):
+        if models != "auto":
+            return models
+        return "|".join(fingerprint(k) for k in ("dpt", "motion", "inpaint", "feature_net", "img_decoder"))
+
+    def run(self, image, hints: str, frames: int = 60, fps: float = 25.0, camera: str = "circle",
+            amplitude: float = 1.0, speed: float = 1.0, max_side: int = 768, crop: int = 0, models: str = "auto",
+            mask=None, depth_image=None, depth_kind: str = "disparity"):
+        images = convert.image_batch(image, max_side=max_side)
+        hint_items = hints_for(image, hints, mask, max_side=max_side)
+        maps = depth_maps(images, depth_image, depth_kind)
+        b = convert.batch_size(image=len(images), mask=len(hint_items), depth_image=len(maps))
+        config = PipelineConfig(num_frames=frames, fps=fps, speed=speed, camera=camera, amplitude=amplitude,
+                                depth_kind=depth_kind, max_side=max_side,
+                                render=RenderSettings(crop=crop)).validate()
+        check_crop(crop, tuple(images[0].shape[1:]))
+        check_camera(CameraSpec(camera, amplitude))
+        nets = self._networks(models)
+        progress = NodeProgress(b)
+        out = convert.FrameBatch(b, frames)
+        for i in range(b):
+            report = progress.item(i)
+            total = PREPARE_STEPS + frames
+            scene = prepare_scene(convert.pick(images, i), depth=convert.pick(maps, i),
+                                  hints=convert.pick(hint_items, i), config=config, models=nets,
+                                  progress=scaled(report, 0, PREPARE_STEPS, total))
+            video = make_frames(scene, config)
+            for t, rgb in iter_rgb(video, decoder_for(video, config, nets),
+                                   progress=scaled(report, PREPARE_STEPS, frames, total)):
+                out.put(i, t, rgb)
+        return out.image, float(config.fps), frames
+
+    @staticmethod
+    def _networks(choice: str) -> Models:
+        if choice not in MODEL_CHOICES:
+            raise CinemagraphError(f"models must be one of {', '.join(MODEL_CHOICES)}, got {choice!r}")
+        return found_networks() if choice == "auto" else Models()

@@ -1,0 +1,195 @@
+"""Static checks of the shipped UI-format workflows, without ComfyUI.
+
+Every node type must exist in this pack or in ComfyUI core (tests/data/comfy_core_nodes.json, dumped
+from a real ComfyUI's /object_info), every link must join an output and an input of the same type,
+widget values must fit their inputs, and (when ../shared/tools/comfy_run.py is there) the workflow
+must convert to an API prompt that names every required input.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import nodes
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((REPO / "workflows").glob("*.json"))
+CORE = json.loads((REPO / "tests" / "data" / "comfy_core_nodes.json").read_text())
+FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute"}
+WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+COMFY_RUN = REPO.parent / "shared" / "tools" / "comfy_run.py"
+NO_MODEL_FILES = ("cinemagraph_oneclick.json", "cinemagraph_stages.json", "cinemagraph_external_depth.json")
+WEIGHT_FREE_OR_AUTO = {"auto", "prior", "hints", "rgba", "blend", "classical", "none", "weight-free"}
+
+
+def pack_object_info() -> dict:
+    """/object_info entries for this pack's nodes, built from the classes as ComfyUI does."""
+    info = {}
+    for name, cls in nodes.NODE_CLASS_MAPPINGS.items():
+        spec = cls.INPUT_TYPES()
+        info[name] = {"input": {sec: {k: list(v) for k, v in entries.items()} for sec, entries in spec.items()},
+                      "input_order": {sec: list(entries) for sec, entries in spec.items()},
+                      "output": list(cls.RETURN_TYPES), "output_name": list(cls.RETURN_NAMES), "name": name,
+                      "display_name": nodes.NODE_DISPLAY_NAME_MAPPINGS[name], "category": cls.CATEGORY,
+                      "output_node": False}
+    return info
+
+
+OBJECT_INFO = {**CORE["object_info"], **pack_object_info()}
+
+
+def input_spec(ntype: str, name: str):
+    for section in ("required", "optional"):
+        entry = OBJECT_INFO[ntype]["input"].get(section, {}).get(name)
+        if entry is not None:
+            return entry
+    return None
+
+
+def kind_of(entry) -> str:
+    return "COMBO" if isinstance(entry[0], list) or entry[0] == "COMBO" else entry[0]
+
+
+def load(path: Path) -> dict:
+    wf = json.loads(path.read_text())
+    assert isinstance(wf.get("nodes"), list) and isinstance(wf.get("links"), list), f"{path.name}: not UI format"
+    return wf
+
+
+def executable(wf: dict) -> list[dict]:
+    return [n for n in wf["nodes"] if n["type"] not in FRONTEND_ONLY]
+
+
+def api_prompt(wf: dict) -> dict:
+    spec = importlib.util.spec_from_file_location("comfy_run", COMFY_RUN)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    api, _ui, warnings = module.to_api_prompt(wf, OBJECT_INFO)
+    assert not warnings, warnings
+    return api
+
+
+def test_all_four_workflows_are_shipped():
+    names = {p.name for p in WORKFLOWS}
+    assert set(NO_MODEL_FILES) | {"cinemagraph_txt2img.json"} <= names
+    readme = (REPO / "workflows" / "README.md").read_text()
+    for name in names:
+        assert name in readme, f"workflows/README.md does not describe {name}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_node_types_exist(path):
+    for node in load(path)["nodes"]:
+        assert node["type"] in OBJECT_INFO or node["type"] in FRONTEND_ONLY, f"{path.name}: unknown {node['type']}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_links_join_matching_types(path):
+    wf = load(path)
+    by_id = {n["id"]: n for n in wf["nodes"]}
+    ids = [link[0] for link in wf["links"]]
+    assert len(ids) == len(set(ids)) and wf["last_link_id"] >= max(ids) and wf["last_node_id"] >= max(by_id)
+    for lid, origin, oslot, target, tslot, ltype in wf["links"]:
+        src, dst = by_id[origin], by_id[target]
+        out = src["outputs"][oslot]
+        assert out["type"] == ltype and lid in out["links"], f"{path.name}: link {lid} source slot"
+        assert OBJECT_INFO[src["type"]]["output"][oslot] == ltype, f"{path.name}: link {lid} from {src['type']}"
+        inp = dst["inputs"][tslot]
+        assert inp["link"] == lid and inp["type"] == ltype, f"{path.name}: link {lid} target slot"
+        name = inp.get("widget", {}).get("name", inp["name"])
+        entry = input_spec(dst["type"], name)
+        assert entry is not None, f"{path.name}: {dst['type']} has no input {name}"
+        assert kind_of(entry) == ltype, f"{path.name}: link {lid} {ltype} into {dst['type']}.{name} ({entry[0]})"
+    linked = {(inp["link"]) for n in wf["nodes"] for inp in n.get("inputs", []) if inp.get("link") is not None}
+    assert linked == set(ids), f"{path.name}: inputs name links that do not exist"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_widget_values_fit_their_inputs(path):
+    if not COMFY_RUN.is_file():
+        pytest.skip(f"{COMFY_RUN} not found (it lives in the shared folder beside the repository)")
+    wf = load(path)
+    api = api_prompt(wf)
+    assert {v["class_type"] for v in api.values()} == {n["type"] for n in executable(wf)}
+    assert any(OBJECT_INFO[v["class_type"]]["output_node"] for v in api.values()), f"{path.name}: no output node"
+    for node_id, node in api.items():
+        info = OBJECT_INFO[node["class_type"]]
+        for name in info["input"].get("required", {}):
+            assert name in node["inputs"], f"{path.name}: node {node_id} ({node['class_type']}) lacks {name}"
+        for name, value in node["inputs"].items():
+            entry = input_spec(node["class_type"], name)
+            assert entry is not None, f"{path.name}: {node['class_type']} has no input {name}"
+            if isinstance(value, list):
+                continue
+            opts = entry[1] if len(entry) > 1 else {}
+            kind = kind_of(entry)
+            if kind == "COMBO":
+                options = entry[0] if isinstance(entry[0], list) else opts.get("options", [])
+                if options and not opts.get("image_upload") and node["class_type"] != "CheckpointLoaderSimple":
+                    assert value in options, f"{path.name}: {node['class_type']}.{name} = {value!r} not in {options}"
+            elif kind in ("INT", "FLOAT"):
+                assert isinstance(value, (int, float)) and not isinstance(value, bool)
+                assert opts.get("min", value) <= value <= opts.get("max", value), f"{node['class_type']}.{name}"
+            elif kind in ("STRING", "BOOLEAN"):
+                assert isinstance(value, str if kind == "STRING" else bool), f"{node['class_type']}.{name}"
+
+
+@pytest.mark.parametrize("name", NO_MODEL_FILES)
+def test_cpu_workflows_need_no_model_files(name):
+    wf = load(REPO / "workflows" / name)
+    inputs = {p.name for p in (REPO / "workflows" / "inputs").iterdir()} | {"example.png"}
+    for node in executable(wf):
+        assert not node["type"].startswith("CheckpointLoader"), name
+        if node["type"] in nodes.NODE_CLASS_MAPPINGS:
+            spec = node["type"]
+            for key in ("model", "features", "decoder", "inpainter", "models"):
+                entry = input_spec(spec, key)
+                if entry is not None and isinstance(entry[0], list):
+                    value = widget_value(node, key)
+                    assert value in WEIGHT_FREE_OR_AUTO, f"{name}: {spec}.{key} = {value}"
+        if node["type"] == "LoadImage":
+            assert node["widgets_values"][0] in inputs, f"{name}: input file {node['widgets_values'][0]} not shipped"
+
+
+def widget_value(node: dict, key: str):
+    """Value of widget ``key`` of a pack node (widgets_values follow the INPUT_TYPES order)."""
+    spec = nodes.NODE_CLASS_MAPPINGS[node["type"]].INPUT_TYPES()
+    names = [k for sec in ("required", "optional") for k, v in spec.get(sec, {}).items()
+             if isinstance(v[0], list) or v[0] in WIDGET_TYPES]
+    return node["widgets_values"][names.index(key)]
+
+
+def downstream(wf: dict, start: int) -> set[str]:
+    """Types of the nodes that re-run when node ``start`` changes (itself and everything fed by it)."""
+    edges = {}
+    for _lid, origin, _os, target, _ts, _t in wf["links"]:
+        edges.setdefault(origin, set()).add(target)
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    types = {n["id"]: n["type"] for n in wf["nodes"]}
+    return {types[i] for i in seen}
+
+
+def test_camera_and_frame_count_rerun_only_the_render():
+    """In the stage workflow a new camera or frame count re-runs rendering only (ComfyUI caches the rest)."""
+    wf = load(REPO / "workflows" / "cinemagraph_stages.json")
+    ids = {n["type"]: n["id"] for n in wf["nodes"]}
+    render_only = {"SplatRender", "Decode", "CreateVideo", "SaveVideo", "SaveAnimatedWEBP"}
+    assert downstream(wf, ids["CameraPath"]) - render_only == {"CameraPath"}
+    assert downstream(wf, ids["SymmetricAnimate"]) - render_only == {"SymmetricAnimate"}
+    assert {"DepthDPT", "LDIBuild", "EulerianMotion"}.isdisjoint(downstream(wf, ids["SymmetricAnimate"]))
+
+
+def test_txt2img_workflow_names_its_checkpoint():
+    wf = load(REPO / "workflows" / "cinemagraph_txt2img.json")
+    ckpt = next(n for n in wf["nodes"] if n["type"] == "CheckpointLoaderSimple")["widgets_values"][0]
+    readme = (REPO / "workflows" / "README.md").read_text()
+    assert re.search(re.escape(ckpt), readme), "the README must say which SD checkpoint workflow 3 needs"
