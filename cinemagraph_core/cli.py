@@ -41,6 +41,10 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames-dir", default=None, help="also write numbered PNG frames here")
     p.add_argument("--models", action="append", default=[], help="folder with official model files (repeatable)")
     p.add_argument("--no-models", action="store_true", help="ignore model files: weight-free path only")
+    p.add_argument("--device", default="auto", help="where the learned networks run: auto (CUDA when available), "
+                   "cpu, cuda, cuda:1, ...")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
+                   help="learned networks: fp32 (faithful) or fp16/bf16 autocast (CUDA only, faster)")
     p.add_argument("--inpaint", default="auto", choices=("auto", "classical", "learned", "none"))
     p.add_argument("--forward-only", action="store_true", help="naive animation: no symmetric blending")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
@@ -97,7 +101,16 @@ def _models(a: argparse.Namespace):
 
     if a.no_models or not a.models:
         return Models()
-    return load_models(a.models)
+    import torch
+
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
+    try:
+        torch.device(device)
+    except RuntimeError as e:
+        raise CinemagraphError(f"unknown device '{a.device}': use auto, cpu, cuda or cuda:N") from e
+    models = load_models(a.models, device)
+    models.precision = a.precision
+    return models
 
 
 def _read_hints(a: argparse.Namespace, size: tuple[int, int], mask):
@@ -141,7 +154,7 @@ def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
     upd, close = _bar("render", "frame") if not a.quiet else (None, lambda: None)
     try:
         with VideoWriter(a.out, config.fps, a.frames_dir) as writer:
-            for _, rgb in iter_rgb(frames, decoder, progress=upd):
+            for _, rgb in iter_rgb(frames, decoder, progress=upd, precision=models.precision):
                 writer.write(rgb)
     finally:
         close()

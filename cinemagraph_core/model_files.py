@@ -196,7 +196,8 @@ def load_models(where: Where, device: Union[str, torch.device] = "cpu") -> Model
     """Load every official network found in ``where``; the missing ones stay None (weight-free stage).
 
     A file that is found but does not load raises CheckpointError (a broken file is never skipped
-    silently). The two inpainting nets are used only together (``LearnedInpainter``, on the CPU).
+    silently). The two inpainting nets are used only together (``LearnedInpainter``). Every net goes
+    to ``device``; the stages move their inputs there and bring results back to the CPU.
     """
     search = SearchPath.of(where)
     paths = {kind: find_model(kind, search) for kind in KINDS}
@@ -223,7 +224,7 @@ def load_models(where: Where, device: Union[str, torch.device] = "cpu") -> Model
     if depth_net and color_net:
         from .layers.inpaint import LearnedInpainter
 
-        models.inpainter = LearnedInpainter.from_files(depth_net, color_net)
+        models.inpainter = LearnedInpainter.from_files(depth_net, color_net, device)
     elif depth_net or color_net:
         log.warning("only one of the two inpainting nets was found (%s); using classical inpainting",
                     depth_net or color_net)

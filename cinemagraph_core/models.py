@@ -8,10 +8,15 @@ from typing import Any, Optional
 @dataclass
 class Models:
     """Loaded networks. dpt: depth; motion: SPADE U-Net; feature_net: ResUNet; img_decoder: ImgDecoder;
-    inpainter: the learned 3D-Photo inpainter (a ``layers.inpaint.Inpainter``)."""
+    inpainter: the learned 3D-Photo inpainter (a ``layers.inpaint.Inpainter``).
+
+    precision: how dpt, motion, feature_net and img_decoder run: ``'fp32'`` (default; the goldens'
+    numbers) or ``'fp16'``/``'bf16'`` autocast on CUDA (faster, not bit-faithful).
+    """
 
     dpt: Optional[Any] = None
     motion: Optional[Any] = None
     feature_net: Optional[Any] = None
     img_decoder: Optional[Any] = None
     inpainter: Optional[Any] = None
+    precision: str = "fp32"

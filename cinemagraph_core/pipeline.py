@@ -127,7 +127,7 @@ def resolve_depth(image: torch.Tensor, depth_map: Optional[torch.Tensor], kind: 
     if models.dpt is not None:
         from .depth.dpt import estimate_depth
 
-        return estimate_depth(image, models.dpt)
+        return estimate_depth(image, models.dpt, precision=models.precision)
     return prior_depth(image)
 
 
@@ -143,7 +143,7 @@ def resolve_motion(image: torch.Tensor, hints: Optional[MotionHints], flow: Opti
     if use_net:
         if models.motion is None:
             raise CinemagraphError("motion='learned' needs the motion network file sceneflow_model.pth in the models folder")
-        return learned_motion(image, hints, models.motion, (h, w), speed=config.speed)
+        return learned_motion(image, hints, models.motion, (h, w), speed=config.speed, precision=models.precision)
     return motion_from_hints(hints, (h, w), speed=config.speed)
 
 
@@ -161,7 +161,7 @@ def resolve_features(ldi: LDI, config: PipelineConfig, models: Models) -> LayerF
     use_net = config.features == "learned" or (config.features == "auto" and models.feature_net is not None)
     if use_net and models.feature_net is None:
         raise CinemagraphError("features='learned' needs model_150000.pth (feature network) in the models folder")
-    return extract_features(ldi, models.feature_net if use_net else None)
+    return extract_features(ldi, models.feature_net if use_net else None, precision=models.precision)
 
 
 def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] = None,
@@ -233,8 +233,11 @@ def decoder_for(frames: RenderedFrames, config: PipelineConfig, models: Models):
 
 
 def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[int]] = None,
-             progress: Optional[ProgressFn] = None) -> Iterator[tuple[int, torch.Tensor]]:
-    """Yield ``(t, rgb (3,h,w) float 0..1)`` for frames ``indices`` (default all) in increasing order."""
+             progress: Optional[ProgressFn] = None, precision: str = "fp32") -> Iterator[tuple[int, torch.Tensor]]:
+    """Yield ``(t, rgb (3,h,w) float 0..1)`` for frames ``indices`` (default all) in increasing order.
+
+    decoder: the learned image decoder (None = the weight-free blend), run at ``precision``.
+    """
     anim, cam, settings = frames.animation, frames.camera, frames.settings
     wanted = sorted(set(range(frames.num_frames) if indices is None else (int(i) for i in indices)))
     if wanted and not (0 <= wanted[0] and wanted[-1] < frames.num_frames):
@@ -246,7 +249,7 @@ def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[in
         maps = render_sides(fwd, bwd, K, torch.as_tensor(cam.poses[t]), time, settings, K_scale=float(cam.K_scale[t]),
                             size=anim.cloud.size)
         if decoder is not None:
-            rgb = crop_border(decode_learned(maps, decoder), settings.crop)
+            rgb = crop_border(decode_learned(maps, decoder, precision), settings.crop)
         else:
             rgb = finish_rgb(blend_sides(maps, settings.depth_sharpness), fill_holes=settings.fill_holes,
                              crop=settings.crop)
@@ -263,5 +266,5 @@ def render_video(image: torch.Tensor, *, depth=None, hints: Optional[MotionHints
     models = models or Models()
     scene = prepare_scene(image, depth=depth, hints=hints, flow=flow, config=config, models=models)
     frames = make_frames(scene, config, camera)
-    return iter_rgb(frames, decoder_for(frames, config, models), progress=progress)
+    return iter_rgb(frames, decoder_for(frames, config, models), progress=progress, precision=models.precision)
 

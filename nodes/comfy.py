@@ -89,6 +89,14 @@ def model_file_path(name: str) -> Optional[Path]:
     return Path(full) if full else None
 
 
+def torch_device():
+    """ComfyUI's device for networks (its GPU when it has one), or the CPU outside ComfyUI."""
+    import torch
+
+    mm = _module("comfy.model_management")
+    return mm.get_torch_device() if mm is not None else torch.device("cpu")
+
+
 def check_interrupt() -> None:
     """Raise ComfyUI's interruption exception when the user pressed Cancel (no-op outside ComfyUI)."""
     mm = _module("comfy.model_management")

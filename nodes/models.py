@@ -110,8 +110,9 @@ def network(kind: str, choice: str) -> Optional[Any]:
             log.info("%s: no %s in models/%s; running weight-free (%s)", KINDS[kind].title, KINDS[kind].filename,
                      comfy.MODELS_FOLDER, WEIGHT_FREE[kind])
         return None
-    log.info("%s: %s", KINDS[kind].title, path)
-    return _cached(kind, _ident(path), lambda: _loader(kind)(path))
+    device = comfy.torch_device()
+    log.info("%s: %s on %s", KINDS[kind].title, path, device)
+    return _cached(kind, _ident(path) + (str(device),), lambda: _loader(kind)(path, device))
 
 
 def learned_inpainter():
@@ -122,8 +123,9 @@ def learned_inpainter():
         return None
     from cinemagraph_core.layers.inpaint import LearnedInpainter
 
-    return _cached("inpaint", _ident(depth_net) + _ident(color_net),
-                   lambda: LearnedInpainter.from_files(depth_net, color_net))
+    device = comfy.torch_device()
+    return _cached("inpaint", _ident(depth_net) + _ident(color_net) + (str(device),),
+                   lambda: LearnedInpainter.from_files(depth_net, color_net, device))
 
 
 def inpainter(choice: str):

@@ -82,24 +82,32 @@ class LearnedInpainter:
         self.color_net = color_net.eval()
 
     @classmethod
-    def from_files(cls, depth_model_path: PathLike, color_model_path: PathLike) -> "LearnedInpainter":
-        """Load both nets strictly from the official files (or converted .safetensors)."""
+    def from_files(cls, depth_model_path: PathLike, color_model_path: PathLike,
+                   device: torch.device | str = "cpu") -> "LearnedInpainter":
+        """Load both nets strictly from the official files (or converted .safetensors) onto ``device``."""
         from ..nets.inpaint_nets import load_color_net, load_depth_net
 
-        return cls(load_depth_net(depth_model_path), load_color_net(color_model_path))
+        return cls(load_depth_net(depth_model_path).to(device), load_color_net(color_model_path).to(device))
+
+    @staticmethod
+    def _run(net: torch.nn.Module, values: torch.Tensor, holes: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        """The net's padded forward on the net's device; the result comes back to the inputs' device."""
+        dev = next(net.parameters()).device
+        out = net.forward_padded(values.to(dev), torch.zeros_like(holes, device=dev), context.to(dev), holes.to(dev))
+        return out.to(values.device)
 
     @torch.no_grad()
     def inpaint_depth(self, depth: torch.Tensor, holes: torch.Tensor, context: torch.Tensor,
                       depth_range: tuple[float, float]) -> torch.Tensor:
         """Official ``inpaint_depth``: the net predicts log depth around the context mean; see ``finish_depth``."""
         x, mu = zero_mean_log_depth(depth, context)
-        out = self.depth_net.forward_padded(x, torch.zeros_like(holes), context, holes)
+        out = self._run(self.depth_net, x, holes, context)
         return finish_depth(torch.exp(out + mu), depth, context, depth_range)
 
     @torch.no_grad()
     def inpaint_rgb(self, holes: torch.Tensor, context: torch.Tensor, context_rgb: torch.Tensor) -> torch.Tensor:
         """Official ``inpaint_rgb``: ``[net_rgb * holes + context_rgb, opening(holes + context)]``."""
-        out = self.color_net.forward_padded(context_rgb, torch.zeros_like(holes), context, holes)
+        out = self._run(self.color_net, context_rgb, holes, context)
         return torch.cat([out * holes + context_rgb, layer_alpha(holes, context)], 1)
 
 
