@@ -53,6 +53,8 @@ class PipelineConfig:
     motion: 'auto' (learned net when present, else hints), 'hints', 'learned'.
     decoder: 'auto', 'blend' (weight-free two-side blend), 'learned'.
     render: splatting, blending and crop settings.
+    faithful: reproduce the official demo's numbers, quirks included; False (default) fixes the
+        far-layer cut that leaves the farthest pixels (a sky) without motion (``build_ldi``).
     """
 
     num_frames: int = 60
@@ -69,6 +71,7 @@ class PipelineConfig:
     motion: str = "auto"
     decoder: str = "auto"
     render: RenderSettings = field(default_factory=RenderSettings)
+    faithful: bool = False
 
     def validate(self) -> "PipelineConfig":
         if int(self.num_frames) < 1:
@@ -186,7 +189,8 @@ def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] 
     motion = resolve_motion(image, hints, flow, config, models)
     report(2)
     if config.layered:
-        ldi = build_ldi(image, dep.depth, resolve_inpainter(config, models), progress=scaled(progress, 2, 1, total))
+        ldi = build_ldi(image, dep.depth, resolve_inpainter(config, models), progress=scaled(progress, 2, 1, total),
+                        official_far_cut=config.faithful)
     else:
         ldi = single_layer_ldi(image, dep.depth)
     report(3)

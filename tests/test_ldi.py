@@ -42,7 +42,7 @@ def _scene(h: int = 72, w: int = 96):
 def test_golden_ldi_pipeline_setup(learned):
     z = golden.load("pipeline_setup")
     image = torch.from_numpy(z["image_uint8"]).permute(2, 0, 1).float() / 255
-    ldi = build_ldi(image, torch.from_numpy(z["src_depth"][0, 0]), learned)
+    ldi = build_ldi(image, torch.from_numpy(z["src_depth"][0, 0]), learned, official_far_cut=True)
     assert ldi.num_layers == len(z["rgba_layers_src"]) and ldi.inpainter == "learned"
     golden.assert_matches("pipeline_setup", "depth_bins", ldi.bins)
     golden.assert_matches("pipeline_setup", "rgba_layers_src", _layers(ldi.rgba))
@@ -52,7 +52,8 @@ def test_golden_ldi_pipeline_setup(learned):
 
 def test_golden_ldi(learned):
     z = golden.load("ldi")
-    ldi = build_ldi(torch.from_numpy(z["rgb"][0]), torch.from_numpy(z["depth"][0, 0]), learned)
+    ldi = build_ldi(torch.from_numpy(z["rgb"][0]), torch.from_numpy(z["depth"][0, 0]), learned,
+                    official_far_cut=True)
     golden.assert_matches("ldi", "depth_bins", ldi.bins)
     golden.assert_matches("ldi", "rgba_layers", _layers(ldi.rgba))
     golden.assert_matches("ldi", "depth_layers", _layers(ldi.depth))
@@ -123,6 +124,22 @@ def test_one_plane_gives_one_layer(value):
     assert ldi.num_layers == 1
     assert torch.all(ldi.rgba[0, 3] == 1) and torch.all(ldi.mask == 1)
     torch.testing.assert_close(ldi.rgba[0, :3], image)
+
+
+def test_the_farthest_plane_keeps_its_visibility_mask():
+    """A far plane (a sky at depth >= 32) behind a nearer one: its pixels stay visible (and so can move),
+    unless the official float32 cut is asked for, which drops them from every mask."""
+    image, _ = _scene(96, 128)
+    depth = torch.full((96, 128), 60.0)
+    depth[48:] = 2.0
+    sky = depth == 60.0
+    bins = np.array([1.5, 3.0, 60.0 + 1e-6])
+    fixed = build_ldi(image, depth, NoInpainter(), bins=bins)
+    official = build_ldi(image, depth, NoInpainter(), bins=bins, official_far_cut=True)
+    inner = sky.clone()
+    inner[44:] = False
+    assert bool(fixed.mask[-1, 0][inner].all())
+    assert not bool(official.mask[-1, 0][sky].any())
 
 
 def test_no_inpainter_keeps_only_context():

@@ -7,7 +7,8 @@ import torch
 
 import golden
 from cinemagraph_core.errors import CheckpointError, CinemagraphError
-from cinemagraph_core.nets.spade_unet import SPADEUnetMaskMotion, autocast, load_motion_net, mixed_resize
+from cinemagraph_core.nets.precision import autocast
+from cinemagraph_core.nets.spade_unet import SPADEUnetMaskMotion, load_motion_net, mixed_resize
 
 STEM = "netG_forward"
 

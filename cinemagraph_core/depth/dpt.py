@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from ..errors import CinemagraphError
 from ..nets.dpt import MULTIPLE, DPTDepthModel
-from ..nets.spade_unet import autocast
+from ..nets.precision import autocast
 from ..types import Depth
 from .convert import depth_from_prediction
 

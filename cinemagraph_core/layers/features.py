@@ -8,7 +8,7 @@ import torch
 
 from ..errors import CinemagraphError
 from ..nets.resunet import ResUNet
-from ..nets.spade_unet import autocast
+from ..nets.precision import autocast
 from ..types import LDI, LayerFeatures
 
 log = logging.getLogger("cinemagraph")

@@ -56,7 +56,8 @@ def _bin_mask(d: torch.Tensor, b: np.ndarray, i: int) -> torch.Tensor:
 
 
 def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpainter] = None,
-              bins: Optional[np.ndarray] = None, progress: Optional[ProgressFn] = None) -> LDI:
+              bins: Optional[np.ndarray] = None, progress: Optional[ProgressFn] = None,
+              official_far_cut: bool = False) -> LDI:
     """Split an image into depth layers and inpaint what each layer's nearer layers hide.
 
     image: ``(3,H,W)`` float32 0..1; depth: ``(H,W)`` float32 depth units (> 0.01); inpainter: a
@@ -67,6 +68,10 @@ def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpa
     inpainted depth and colour, a cut at the bin's far edge (not for the last bin), edge refinement,
     and a depth pushed behind the nearer layers. Returns an ``LDI`` with rgba ``(L,4,H,W)``, depth
     ``(L,1,H,W)`` (not clamped, see ``clamp_depth``), mask ``(L,1,H,W)`` (pre-inpainting visibility).
+    official_far_cut: keep the official strict ``depth < b[-1]`` in the last layer's visibility mask.
+    As ``b[-1] = max + 1e-6`` rounds to ``max`` in float32 for depths >= 32, the farthest pixels (a
+    sky, a far wall) are then in no mask, so they never move. Off by default (the mask of the last
+    layer is closed, like its alpha); on to reproduce the official numbers.
     """
     d = as_depth_map(depth)
     rgb = _check_image(image, tuple(d.shape))[None]
@@ -92,7 +97,8 @@ def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpa
             context = erode((d >= b[i]).float(), CONTEXT_KERNEL)
             holes = (1.0 - context) * inpainting_bbox(context, BBOX_BORDER)
             layer_depth = inp.inpaint_depth(d, holes, context, (float(b[i]), float(b[i + 1])))
-            near = (layer_depth < b[i + 1]).float()
+            closed = i == n - 1 and not official_far_cut
+            near = (layer_depth <= b[i + 1] if closed else layer_depth < b[i + 1]).float()
             rgba = inp.inpaint_rgb(holes, context, rgb * context)
             if i < n - 1:
                 rgba = rgba * near

@@ -9,7 +9,8 @@ from PIL import Image
 
 from ..errors import CinemagraphError
 from ..image_io import as_rgb
-from ..nets.spade_unet import SIZE_MULTIPLE, SPADEUnetMaskMotion, autocast
+from ..nets.precision import autocast
+from ..nets.spade_unet import SIZE_MULTIPLE, SPADEUnetMaskMotion
 from ..types import MotionField, MotionHints
 from .field import postprocess_motion
 from .hints import MOTION_SIZE, hints_to_motion_space

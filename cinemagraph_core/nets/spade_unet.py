@@ -7,8 +7,7 @@ computed once (at load) and then kept fixed, so inference is deterministic.
 """
 from __future__ import annotations
 
-import contextlib
-from typing import ContextManager, Literal
+from typing import Literal
 
 import torch
 import torch.nn as nn
@@ -18,22 +17,8 @@ from ..errors import CinemagraphError
 from ..weights import PathLike, load_into
 
 SpectralMode = Literal["train", "eval"]
-PRECISIONS = {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}
 SIZE_MULTIPLE = 256
 """Height and width of the motion net input must be multiples of this (8 stride-2 convolutions)."""
-
-
-def autocast(device: torch.device | str, precision: str = "fp32") -> ContextManager:
-    """Mixed-precision context for running a net: ``'fp32'`` (default, no autocast), ``'fp16'`` or
-    ``'bf16'`` (CUDA only; on other devices the request is refused with a CinemagraphError)."""
-    if precision not in PRECISIONS:
-        raise CinemagraphError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}")
-    dtype = PRECISIONS[precision]
-    if dtype is None:
-        return contextlib.nullcontext()
-    if torch.device(device).type != "cuda":
-        raise CinemagraphError(f"precision {precision!r} needs a CUDA device (got {device}); use 'fp32' on the CPU")
-    return torch.autocast("cuda", dtype=dtype)
 
 
 def mixed_resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

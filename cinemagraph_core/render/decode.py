@@ -5,7 +5,7 @@ import torch
 
 from ..errors import CinemagraphError
 from ..nets.img_decoder import ImgDecoder
-from ..nets.spade_unet import autocast
+from ..nets.precision import autocast
 from ..types import SideMaps
 
 
