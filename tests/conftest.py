@@ -1,8 +1,10 @@
 """Shared pytest set-up: the repository on sys.path, a fixed thread count, the slow marker."""
+import os
 import sys
 from pathlib import Path
 
-import torch
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads OpenMP: see cinemagraph_core/__main__.py
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 torch.set_num_threads(2)
