@@ -1,7 +1,8 @@
 """ComfyUI entry point: clone this repository into ``ComfyUI/custom_nodes/`` and install requirements.txt.
 
 Registers the 3D Cinemagraph nodes and the ``models/cinemagraph`` folder for the optional official
-network files. ``cinemagraph_core`` (beside this file) is made importable first.
+network files, and serves ``web/`` (the MaskHints arrow-and-mask editor). ``cinemagraph_core`` (beside
+this file) is made importable first.
 """
 import os
 import sys
@@ -15,4 +16,6 @@ from .nodes.comfy import register_models_folder  # noqa: E402
 
 register_models_folder()
 
-__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
+WEB_DIRECTORY = "./web"
+
+__all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]

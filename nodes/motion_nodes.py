@@ -1,8 +1,12 @@
 """MaskHints (where things move and which way) and EulerianMotion (the motion field)."""
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Optional
 
+import cv2
+import numpy as np
 import torch
 
 from cinemagraph_core.errors import CinemagraphError
@@ -11,15 +15,26 @@ from cinemagraph_core.motion.hints import make_hints, parse_arrows, parse_labelm
 from cinemagraph_core.pipeline import MAX_SIDE, PipelineConfig, resolve_motion
 from cinemagraph_core.types import MotionHints
 
-from . import common, convert, models, previews
+from . import comfy, common, convert, models, previews
 from .comfy import NodeProgress
 
 HINTS_HELP = ('Arrows in image pixels as JSON, e.g. [[120, 300, 160, 310], [400, 320, 430, 340]] '
               '(x0, y0 -> x1, y1; motion = length / 50 px per frame), or a labelme JSON (the official demo\'s '
-              'image.json: "hint" lines are arrows, polygons add to the mask).')
+              'image.json: "hint" lines are arrows, polygons add to the mask). Drawn with the editor below the '
+              'node: drag on the picture.')
+STROKES_HELP = ("The fluid mask painted with the editor's brush/eraser, as JSON in source-image pixels ("
+                f"{convert.STROKES_FORMAT}). A connected MASK input wins over it; it wins over labelme polygons; "
+                "with none of them the whole image may move. Empty = no painted mask.")
 EMPTY_MASK = ("the MASK is empty (nothing painted). Load Image gives an empty mask when the picture has no painted "
-              "area: right-click Load Image -> Open in MaskEditor and paint what should move, give polygons in a "
-              "labelme JSON, or disconnect the mask to let the whole image move")
+              "area: right-click Load Image -> Open in MaskEditor and paint what should move, paint it with the "
+              "brush in this node's editor, give polygons in a labelme JSON, or disconnect the mask to let the whole "
+              "image move")
+EMPTY_STROKES = ("the painted mask (mask_strokes) is empty: everything painted was erased. Paint the fluid again with "
+                 "the brush, or press 'Clear mask' to let the whole image move")
+PREVIEW_SIDE = 1024
+"""Longest side (px) of the picture the node's editor shows after a run."""
+EDITOR_OUTPUT = "cinemagraph_editor"
+"""Key of the node's ui output read by the editor (web/cinemagraph_editor.js)."""
 
 
 def _arrows_and_polygons(text: str, size: tuple[int, int], scale: tuple[float, float]):
@@ -40,33 +55,98 @@ def _arrows_and_polygons(text: str, size: tuple[int, int], scale: tuple[float, f
     return tuple((x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in arrows), None
 
 
-def hints_for(image, hints: str, mask=None, sigma: float = 0.0, max_side: int = MAX_SIDE) -> list[MotionHints]:
-    """MotionHints per image of a ComfyUI IMAGE batch, at the working resolution (``max_side``).
+def _fallback_mask(strokes: str, polygons: Optional[torch.Tensor], size: tuple[int, int]):
+    """The mask used when no MASK is connected (or it is empty), and its source name."""
+    painted = convert.strokes_mask(strokes, size)
+    if painted is not None:
+        if not bool(painted.any()):
+            raise CinemagraphError(EMPTY_STROKES)
+        return painted, "strokes"
+    if polygons is not None:
+        return polygons, "polygons"
+    return None, "whole image"
 
-    Arrows are in the IMAGE's pixels (scaled when the image is downscaled); a connected MASK
-    (>= 0.5 = moves) wins over labelme polygons; without either, the whole image may move.
-    """
+
+def _masks(mask, fallback: Optional[torch.Tensor], source: str, size: tuple[int, int]):
+    """Masks per image (None = whole image) and where each came from: 'input', 'strokes', 'polygons', 'whole image'."""
+    if mask is None or convert.is_blank(mask):
+        if mask is not None and fallback is None:
+            raise CinemagraphError(EMPTY_MASK)
+        return [fallback], [source]
+    masks, sources = [], []
+    for m in convert.mask_batch(mask, size):
+        if float(m.max()) < 0.5:
+            if fallback is None:
+                raise CinemagraphError(EMPTY_MASK)
+            masks.append(fallback)
+            sources.append(source)
+        else:
+            masks.append((m >= 0.5).float())
+            sources.append("input")
+    return masks, sources
+
+
+def hints_and_sources(image, hints: str, mask=None, sigma: float = 0.0, max_side: int = MAX_SIDE,
+                      strokes: str = "") -> tuple[list[MotionHints], list[str]]:
+    """``hints_for`` plus, per image, where its mask came from ('input', 'strokes', 'polygons', 'whole image')."""
     images = convert.image_batch(image, max_side=max_side)
     size = (int(images[0].shape[1]), int(images[0].shape[2]))
     scale = (size[1] / int(image.shape[2]), size[0] / int(image.shape[1]))
     arrows, polygons = _arrows_and_polygons(hints, size, scale)
     if not isinstance(sigma, (int, float)) or not sigma >= 0:
         raise CinemagraphError(f"sigma must be >= 0 px (0 = default width), got {sigma}")
-    masks: list[Optional[torch.Tensor]] = [polygons]
-    if mask is not None and convert.is_blank(mask):
-        if polygons is None:
-            raise CinemagraphError(EMPTY_MASK)
-    elif mask is not None:
-        masks = []
-        for m in convert.mask_batch(mask, size):
-            if float(m.max()) < 0.5:
-                if polygons is None:
-                    raise CinemagraphError(EMPTY_MASK)
-                m = polygons
-            masks.append((m >= 0.5).float())
+    fallback, source = _fallback_mask(strokes, polygons, size)
+    masks, sources = _masks(mask, fallback, source, size)
     b = convert.batch_size(image=len(images), mask=len(masks))
     width = float(sigma) * size[0] / int(image.shape[1]) if sigma > 0 else None
-    return [make_hints(convert.pick(masks, i), arrows, sigma=width, size=size) for i in range(b)]
+    items = [make_hints(convert.pick(masks, i), arrows, sigma=width, size=size) for i in range(b)]
+    return items, [convert.pick(sources, i) for i in range(b)]
+
+
+def hints_for(image, hints: str, mask=None, sigma: float = 0.0, max_side: int = MAX_SIDE,
+              strokes: str = "") -> list[MotionHints]:
+    """MotionHints per image of a ComfyUI IMAGE batch, at the working resolution (``max_side``).
+
+    Arrows are in the IMAGE's pixels (scaled when the image is downscaled). The mask: a connected
+    MASK (>= 0.5 = moves) wins over the painted ``strokes`` (``convert.strokes_mask`` JSON), which
+    win over labelme polygons; with none of them the whole image may move.
+    """
+    return hints_and_sources(image, hints, mask, sigma, max_side, strokes)[0]
+
+
+def _save_temp_png(folder: Path, pixels: np.ndarray) -> str:
+    """Write an ``(H,W,C)`` uint8 BGR(A) PNG named by its content into ``folder``; returns the file name."""
+    ok, data = cv2.imencode(".png", pixels)
+    if not ok:
+        raise CinemagraphError("could not encode the editor preview as PNG")
+    name = f"cinemagraph_editor_{hashlib.sha1(data.tobytes()).hexdigest()[:20]}.png"
+    path = folder / name
+    if not path.exists():
+        path.write_bytes(data.tobytes())
+    return name
+
+
+def editor_preview(image, mask: torch.Tensor, source: str) -> Optional[dict]:
+    """The ComfyUI ``ui`` output for the node's editor, or None where ComfyUI's temp folder is unknown.
+
+    Saves the first image (longest side <= ``PREVIEW_SIDE``, RGB) and the mask used (white with
+    alpha = mask, same size) as PNGs in ComfyUI's temp folder, and reports the IMAGE's size in px,
+    which is the frame the editor's coordinates refer to.
+    """
+    temp_directory = getattr(comfy.folder_paths(), "get_temp_directory", None)
+    if temp_directory is None:
+        return None
+    folder = Path(temp_directory())
+    folder.mkdir(parents=True, exist_ok=True)
+    small = convert.image_batch(image[:1], max_side=PREVIEW_SIDE)[0]
+    ph, pw = int(small.shape[1]), int(small.shape[2])
+    rgb = (small.permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
+    alpha = cv2.resize((mask.numpy() >= 0.5).astype(np.uint8) * 255, (pw, ph), interpolation=cv2.INTER_NEAREST)
+    rgba = np.dstack([np.full((ph, pw, 3), 255, np.uint8), alpha])
+    entry = {"filename": _save_temp_png(folder, np.ascontiguousarray(rgb[..., ::-1])), "subfolder": "", "type": "temp",
+             "width": int(image.shape[2]), "height": int(image.shape[1]),
+             "mask_filename": _save_temp_png(folder, rgba), "mask_source": source}
+    return {EDITOR_OUTPUT: [entry]}
 
 
 class MaskHints:
@@ -84,7 +164,9 @@ class MaskHints:
             },
             "optional": {
                 "mask": common.widget("MASK", "Where the fluid is (painted = moves), e.g. Load Image's MASK after "
-                                              "the mask editor. Other sizes with the same aspect are resized."),
+                                              "the mask editor. Other sizes with the same aspect are resized. Wins "
+                                              "over the mask painted in the node's editor."),
+                "mask_strokes": common.widget("STRING", STROKES_HELP, multiline=False, default=""),
             },
         }
 
@@ -93,11 +175,14 @@ class MaskHints:
     OUTPUT_TOOLTIPS = ("Mask and arrows per image (for EulerianMotion).", "The fluid mask used, per image.")
     FUNCTION = "run"
     CATEGORY = common.CATEGORY
-    DESCRIPTION = "Fluid mask + flow arrows (JSON or labelme) for the motion field."
+    DESCRIPTION = "Fluid mask + flow arrows (drawn in the node's editor, JSON or labelme) for the motion field."
 
-    def run(self, image, hints: str, sigma: float = 0.0, mask=None):
-        result = hints_for(image, hints, mask, sigma)
-        return tuple(result), torch.stack([h.mask for h in result])
+    def run(self, image, hints: str, sigma: float = 0.0, mask=None, mask_strokes: str = ""):
+        """(hints, mask) outside ComfyUI; inside, ``{"ui": editor_preview(...), "result": (hints, mask)}``."""
+        items, sources = hints_and_sources(image, hints, mask, sigma, strokes=mask_strokes)
+        result = (tuple(items), torch.stack([h.mask for h in items]))
+        ui = editor_preview(image, items[0].mask, sources[0])
+        return result if ui is None else {"ui": ui, "result": result}
 
 
 class EulerianMotion:

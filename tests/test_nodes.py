@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 import torch
 
@@ -298,3 +300,129 @@ def test_learned_models_from_the_models_folder(models_folder):
     assert out["depth"][0].source == "dpt" and out["motion"][0].source == "learned"
     assert out["ldi"][0].inpainter != "classical" and out["points"][0].channels > 4
     assert out["images"].shape == (2, 96, 128, 3) and bool(torch.isfinite(out["images"]).all())
+
+
+# ---- MaskHints' painted mask (mask_strokes, written by the editor in web/) ------------------------------
+
+def strokes_json(strokes, polygons=(), size=(W, H)) -> str:
+    doc = {"width": size[0], "height": size[1], "strokes": list(strokes)}
+    if polygons:
+        doc["polygons"] = list(polygons)
+    return json.dumps(doc)
+
+
+def brush_area(points, radius: float, size=(H, W)) -> torch.Tensor:
+    """Pixels whose centre lies within ``radius`` of the polyline (the ideal round brush), (H,W) bool."""
+    ys, xs = torch.meshgrid(torch.arange(size[0]).double(), torch.arange(size[1]).double(), indexing="ij")
+    best = torch.full(size, float("inf"), dtype=torch.float64)
+    pts = [torch.tensor(p, dtype=torch.float64) for p in points]
+    for a, b in zip(pts, pts[1:] or pts):
+        d = b - a
+        den = float(d @ d) or 1.0
+        t = (((xs - a[0]) * d[0] + (ys - a[1]) * d[1]) / den).clamp(0, 1)
+        best = torch.minimum(best, torch.hypot(xs - (a[0] + t * d[0]), ys - (a[1] + t * d[1])))
+    return best <= radius
+
+
+def test_mask_strokes_widget_is_last_optional_string():
+    """Old workflows (two widget values) keep their order: mask_strokes is appended after every input."""
+    spec = MaskHints.INPUT_TYPES()
+    assert list(spec["required"]) == ["image", "hints", "sigma"] and list(spec["optional"]) == ["mask", "mask_strokes"]
+    kind, opts = spec["optional"]["mask_strokes"]
+    assert kind == "STRING" and opts["default"] == "" and "MASK input wins" in opts["tooltip"]
+    (hint,), _ = MaskHints().run(image(), arrows_json(), 0.0)
+    assert float(hint.mask.min()) == 1.0
+
+
+def test_painted_strokes_are_rasterised_in_order():
+    paint = {"mode": "paint", "radius": 9, "points": [[60, 50], [100, 60], [100, 75]]}
+    erase = {"mode": "erase", "radius": 4, "points": [[80, 55]]}
+    (hint,), used = MaskHints().run(image(), arrows_json(), 0.0, mask_strokes=strokes_json([paint, erase]))
+    ideal = brush_area(paint["points"], 9) & ~brush_area(erase["points"], 4)
+    got = used[0] > 0.5
+    assert torch.equal(used[0], hint.mask) and set(used.unique().tolist()) == {0.0, 1.0}
+    assert int((got ^ ideal).sum()) <= 0.05 * int(ideal.sum())
+    assert bool(got[50, 60]) and bool(got[75, 100]) and not bool(got[55, 80]) and not bool(got[10, 10])
+    dot = {"mode": "paint", "radius": 3, "points": [[20, 20]]}
+    (_,), one = MaskHints().run(image(), arrows_json(), 0.0, mask_strokes=strokes_json([dot]))
+    assert int((one[0] > 0.5).sum()) == int(brush_area([[20, 20]], 3).sum())
+
+
+def test_painted_strokes_scale_with_the_image_they_were_drawn_on():
+    paint = {"mode": "paint", "radius": 9, "points": [[60, 50], [100, 60]]}
+    doubled = {"mode": "paint", "radius": 18, "points": [[120, 100], [200, 120]]}
+    (_,), same = MaskHints().run(image(), arrows_json(), 0.0, mask_strokes=strokes_json([paint]))
+    (_,), scaled = MaskHints().run(image(), arrows_json(), 0.0,
+                                   mask_strokes=strokes_json([doubled], size=(2 * W, 2 * H)))
+    assert int((same != scaled).sum()) <= 0.03 * int(same.sum())
+
+
+def test_mask_precedence_input_then_strokes_then_polygons():
+    stroke = strokes_json([{"mode": "paint", "radius": 6, "points": [[20, 20], [40, 20]]}])
+    painted = MaskHints().run(image(), arrows_json(), 0.0, mask_strokes=stroke)[1]
+    assert torch.equal(MaskHints().run(image(), arrows_json(), 0.0, mask=mask(), mask_strokes=stroke)[1], mask())
+    assert torch.equal(MaskHints().run(image(), arrows_json(), 0.0, mask=torch.zeros(1, 64, 64),
+                                       mask_strokes=stroke)[1], painted)
+    water = [[COLS.start, ROWS.start], [COLS.stop - 1, ROWS.stop - 1]]
+    labelme = json.dumps({"imageHeight": H, "imageWidth": W, "shapes": [
+        {"label": "water", "shape_type": "rectangle", "points": water},
+        {"label": "hint1", "shape_type": "line", "points": [[70, 50], [80, 52]]}]})
+    assert torch.equal(MaskHints().run(image(), labelme, 0.0, mask_strokes=stroke)[1], painted)
+    assert torch.equal(MaskHints().run(image(), labelme, 0.0)[1], mask())
+
+
+def test_labelme_polygons_converted_by_the_editor_give_the_same_mask():
+    """The editor turns a pasted labelme JSON into arrows + a polygons document (web/tests: labelme conversion)."""
+    labelme = json.dumps({"imageHeight": 2 * H, "imageWidth": 2 * W, "shapes": [
+        {"label": "lake", "shape_type": "polygon", "points": [[20, 30], [180, 40], [150, 150], [30, 140]]},
+        {"label": "hint1", "shape_type": "line", "points": [[140, 100], [160, 104]]}]})
+    converted = ('{"width":224,"height":160,"strokes":[],'
+                 '"polygons":[[[20,30],[180,40],[150,150],[30,140]]]}')
+    (direct,), direct_mask = MaskHints().run(image(), labelme, 0.0)
+    (edited,), edited_mask = MaskHints().run(image(), "[[70, 50, 80, 52]]", 0.0, mask_strokes=converted)
+    assert torch.equal(direct_mask, edited_mask) and float(edited_mask.sum()) > 0
+    assert direct.arrows == edited.arrows
+
+
+@pytest.mark.parametrize("text, message", [
+    ("{", "invalid JSON"),
+    ("[]", "expected a JSON object"),
+    ('{"width": 0, "height": 80, "strokes": [{"mode": "paint", "radius": 3, "points": [[1, 1]]}]}', "'width'"),
+    ('{"width": 112, "height": 80, "strokes": []}', "no strokes and no polygons"),
+    ('{"width": 112, "height": 80, "strokes": {"mode": "paint"}}', "must be lists"),
+    ('{"width": 112, "height": 80, "strokes": [{"mode": "blur", "radius": 3, "points": [[1, 1]]}]}', "mode 'blur'"),
+    ('{"width": 112, "height": 80, "strokes": [{"mode": "paint", "radius": NaN, "points": [[1, 1]]}]}', "radius nan"),
+    ('{"width": 112, "height": 80, "strokes": [{"mode": "paint", "radius": 0, "points": [[1, 1]]}]}', "radius 0"),
+    ('{"width": 112, "height": 80, "strokes": [{"mode": "paint", "radius": 3, "points": [[1, NaN]]}]}', "finite"),
+    ('{"width": 112, "height": 80, "strokes": [{"mode": "paint", "radius": 3, "points": []}]}', "at least 1"),
+    ('{"width": 112, "height": 80, "strokes": [{"mode": "paint", "radius": 3}]}', "at least 1"),
+    ('{"width": 112, "height": 80, "polygons": [[[1, 1], [5, 5]]]}', "polygon 0 needs"),
+    ('{"width": 112, "height": 80, "strokes": [{"mode": "paint", "radius": 3, "points": [[10, 10]]}, '
+     '{"mode": "erase", "radius": 9, "points": [[10, 10]]}]}', "everything painted was erased"),
+])
+def test_bad_mask_strokes_give_clear_errors(text, message):
+    with pytest.raises(CinemagraphError, match=re.escape(message)) as err:
+        MaskHints().run(image(), arrows_json(), 0.0, mask_strokes=text)
+    assert "mask_strokes" in str(err.value)
+
+
+def test_editor_preview_is_a_ui_output_inside_comfyui(monkeypatch, tmp_path):
+    """In ComfyUI the node also returns the picture and the mask it used for the editor (temp PNGs)."""
+    fake = type(sys)("folder_paths")
+    fake.get_temp_directory = lambda: str(tmp_path)
+    monkeypatch.setitem(sys.modules, "folder_paths", fake)
+    stroke = strokes_json([{"mode": "paint", "radius": 6, "points": [[20, 20], [40, 30]]}])
+    big = torch.nn.functional.interpolate(image().permute(0, 3, 1, 2), size=(2 * H, 2 * W)).permute(0, 2, 3, 1)
+    out = MaskHints().run(big, "[[140, 100, 160, 104]]", 0.0, mask_strokes=stroke)
+    (hint,), used = out["result"]
+    (entry,) = out["ui"]["cinemagraph_editor"]
+    assert (entry["width"], entry["height"], entry["type"], entry["mask_source"]) == (2 * W, 2 * H, "temp", "strokes")
+    picture = cv2.imread(str(tmp_path / entry["filename"]), cv2.IMREAD_UNCHANGED)
+    overlay = cv2.imread(str(tmp_path / entry["mask_filename"]), cv2.IMREAD_UNCHANGED)
+    assert picture.shape == (2 * H, 2 * W, 3) and overlay.shape == (2 * H, 2 * W, 4)
+    expected = (big[0].numpy() * 255 + 0.5).astype("uint8")[..., ::-1]
+    assert abs(picture.astype(int) - expected.astype(int)).max() <= 1
+    assert torch.equal(torch.from_numpy(overlay[..., 3] > 127), used[0] > 0.5)
+    again = MaskHints().run(big, "[[140, 100, 160, 104]]", 0.0, mask=torch.ones(1, 2 * H, 2 * W), mask_strokes=stroke)
+    assert again["ui"]["cinemagraph_editor"][0]["mask_source"] == "input"
+    assert len(list(tmp_path.iterdir())) == 3, "same picture -> same file (named by content)"

@@ -1,0 +1,387 @@
+// End-to-end test of the MaskHints editor: a real ComfyUI (CPU) with this pack linked in, Debian's
+// chromium driven by playwright-core. Opens workflows/cinemagraph_stages.json, draws two arrows and a
+// mask stroke with the mouse, queues the prompt and checks through /history that the run's MaskHints
+// inputs (hints, mask_strokes) and the mask it used match what was drawn. See README.md beside this file.
+//
+//   cd tests/e2e && npm install && node run_e2e.mjs
+//
+// Environment: COMFY_HOME (folder with ComfyUI/ and venv/, default ../comfy beside the repository),
+// CHROMIUM (default /usr/bin/chromium), E2E_FRAMES (frames rendered, default 4), E2E_TIMEOUT_S (600).
+import { spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+import { HINT_DIVISOR, distanceToSegment, fitImage, parseHints, parseStrokes, toImage } from "../../web/cinemagraph_editor_logic.js";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, "../..");
+const COMFY_HOME = resolve(process.env.COMFY_HOME ?? join(REPO, "..", "comfy"));
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const FRAMES = Number(process.env.E2E_FRAMES ?? 4);
+const TIMEOUT_S = Number(process.env.E2E_TIMEOUT_S ?? 600);
+const ARTIFACTS = join(HERE, "artifacts");
+const WORKFLOW = join(REPO, "workflows", "cinemagraph_stages.json");
+const PACK = "comfyui-3d-cinemagraph";
+const TOLERANCE_PX = 2;
+const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+const log = (...args) => console.log("[e2e]", ...args);
+const checks = [];
+
+function check(ok, what) {
+  checks.push({ ok: Boolean(ok), what });
+  log(ok ? "ok  " : "FAIL", what);
+}
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.once("error", fail);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
+
+async function getJson(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** Start ComfyUI on 127.0.0.1 with a private input/output/user/temp tree and this pack linked in. */
+async function startComfy(tmp) {
+  const comfy = join(COMFY_HOME, "ComfyUI");
+  const python = join(COMFY_HOME, "venv", "bin", "python");
+  for (const path of [join(comfy, "main.py"), python]) {
+    if (!existsSync(path)) {
+      throw new Error(`${path} not found: install ComfyUI with ../shared/tools/install_comfyui.sh or set COMFY_HOME`);
+    }
+  }
+  for (const d of ["input", "output", "user/default", "temp", "custom_nodes"]) mkdirSync(join(tmp, d), { recursive: true });
+  // A returning user: no template gallery over the canvas.
+  writeFileSync(join(tmp, "user", "default", "comfy.settings.json"), JSON.stringify({ "Comfy.TutorialCompleted": true }));
+  symlinkSync(REPO, join(tmp, "custom_nodes", PACK));
+  cpSync(join(REPO, "workflows", "inputs"), join(tmp, "input"), { recursive: true });
+  const yaml = join(tmp, "extra_paths.yaml");
+  writeFileSync(yaml, `e2e:\n    custom_nodes: ${JSON.stringify(join(tmp, "custom_nodes"))}\n`);
+  const port = await freePort();
+  const args = ["-u", "main.py", "--cpu", "--listen", "127.0.0.1", "--port", String(port),
+    "--input-directory", join(tmp, "input"), "--output-directory", join(tmp, "output"),
+    "--user-directory", join(tmp, "user"), "--temp-directory", join(tmp, "temp"),
+    "--database-url", `sqlite:///${join(tmp, "comfyui.db")}`, "--extra-model-paths-config", yaml,
+    "--disable-auto-launch", "--disable-api-nodes"];
+  const logFile = join(tmp, "server.log");
+  const chunks = [];
+  const proc = spawn(python, args, { cwd: comfy, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  proc.stdout.on("data", (d) => chunks.push(d));
+  proc.stderr.on("data", (d) => chunks.push(d));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => {
+    writeFileSync(logFile, Buffer.concat(chunks));
+    try {
+      process.kill(-proc.pid, "SIGTERM");
+    } catch {
+      // already gone
+    }
+  };
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) break;
+    try {
+      await getJson(`${url}/system_stats`);
+      log(`ComfyUI answers on ${url}`);
+      return { url, stop, serverLog: () => Buffer.concat(chunks).toString() };
+    } catch {
+      await sleep(500);
+    }
+  }
+  stop();
+  throw new Error(`ComfyUI did not start:\n${Buffer.concat(chunks).toString().slice(-3000)}`);
+}
+
+/** Drag the mouse from a to b (client px) in steps, as a person would. */
+async function drag(page, [x0, y0], [x1, y1], steps = 12) {
+  await page.mouse.move(x0, y0);
+  await page.mouse.down();
+  await page.mouse.move(x1, y1, { steps });
+  await page.mouse.up();
+}
+
+async function main() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const tmp = mkdtempSync(join(tmpdir(), "cinemagraph-e2e-"));
+  const server = await startComfy(tmp);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+  const pageErrors = [];
+  const consoleErrors = [];
+  const missing = [];
+  try {
+    const info = await getJson(`${server.url}/object_info/MaskHints`);
+    check(info.MaskHints?.input?.optional?.mask_strokes, "the server knows MaskHints.mask_strokes");
+    const extensions = await getJson(`${server.url}/extensions`);
+    check(extensions.some((e) => e.endsWith(`/${PACK}/cinemagraph_editor.js`)), "the editor is served from WEB_DIRECTORY");
+
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
+    page.on("console", (m) => {
+      if (m.type() === "error") consoleErrors.push(`${m.text()} ${m.location()?.url ?? ""}`);
+    });
+    page.on("response", (r) => {
+      if (r.status() >= 400) missing.push(`${r.status()} ${r.url()}`);
+    });
+    page.on("pageerror", (e) => pageErrors.push(String(e)));
+    await page.goto(server.url, { waitUntil: "load" });
+    await page.waitForFunction(() => window.app?.graph && window.app.vueAppReady, null, { timeout: 120_000 });
+    await page.waitForFunction(() => window.LiteGraph?.registered_node_types?.MaskHints, null, { timeout: 60_000 });
+
+    // Open the shipped workflow as the frontend's File > Open does (app.loadGraphData), then frame MaskHints.
+    const workflow = JSON.parse(readFileSync(WORKFLOW, "utf8"));
+    const nodeId = await page.evaluate(async ([wf, frames]) => {
+      await window.app.loadGraphData(wf, true, true, "cinemagraph_stages.json");
+      const graph = window.app.graph;
+      const hints = graph.nodes.find((n) => n.type === "MaskHints");
+      const animate = graph.nodes.find((n) => n.type === "SymmetricAnimate");
+      animate.widgets.find((w) => w.name === "frames").value = frames;
+      // Use the painted mask: disconnect Load Image's MASK from MaskHints (a connected MASK wins over strokes).
+      hints.disconnectInput(hints.inputs.findIndex((i) => i.name === "mask"));
+      hints.setSize([520, 720]);
+      const canvas = window.app.canvas;
+      canvas.ds.scale = 1;
+      canvas.ds.offset = [-hints.pos[0] + 380, -hints.pos[1] + 60];
+      canvas.setDirty(true, true);
+      return hints.id;
+    }, [workflow, FRAMES]);
+    const canvasEl = page.locator(".cinemagraph-editor canvas");
+    await canvasEl.waitFor({ state: "visible", timeout: 30_000 });
+    await page.waitForFunction((id) => {
+      const editor = window.app.graph.getNodeById(id).cinemagraphEditor;
+      return editor && editor.frame() !== null;
+    }, nodeId, { timeout: 60_000 });
+    await page.screenshot({ path: join(ARTIFACTS, "01_workflow_loaded.png") });
+
+    const frame = await page.evaluate((id) => window.app.graph.getNodeById(id).cinemagraphEditor.frame(), nodeId);
+    check(frame[0] === 512 && frame[1] === 384, `the editor shows Load Image's 512x384 picture (got ${frame})`);
+    const shipped = parseHints(await page.evaluate((id) => window.app.graph.getNodeById(id).widgets
+      .find((w) => w.name === "hints").value, nodeId)).arrows;
+    check(shipped.length === 3, "the shipped workflow's three arrows are read from the hints widget");
+
+    await page.getByRole("button", { name: "Clear arrows" }).click();
+
+    // Image px -> client px through the same letterboxing the editor uses, from the canvas' real box.
+    const box = await canvasEl.boundingBox();
+    const bitmap = await canvasEl.evaluate((c) => [c.width, c.height]);
+    const fit = fitImage(frame[0], frame[1], bitmap[0], bitmap[1]);
+    const toClient = ([x, y]) => [box.x + ((x * fit.scale + fit.offsetX) * box.width) / bitmap[0],
+      box.y + ((y * fit.scale + fit.offsetY) * box.height) / bitmap[1]];
+    const fromClient = ([cx, cy]) => toImage(fit, ((cx - box.x) * bitmap[0]) / box.width, ((cy - box.y) * bitmap[1]) / box.height);
+
+    const wanted = [[285, 262, 280, 318], [250, 322, 236, 372]];
+    const drawnClient = [];
+    for (const [x0, y0, x1, y1] of wanted) {
+      const a = toClient([x0, y0]).map(Math.round);
+      const b = toClient([x1, y1]).map(Math.round);
+      drawnClient.push([a, b]);
+      await drag(page, a, b);
+    }
+    // A third arrow, selected by a click on its body and removed with the Delete key.
+    const extraA = toClient([120, 120]).map(Math.round);
+    const extraB = toClient([180, 130]).map(Math.round);
+    await drag(page, extraA, extraB);
+    await page.mouse.click(...toClient([150, 125]).map(Math.round));
+    await page.keyboard.press("Delete");
+    // Drag the end of the first arrow a little further.
+    const endFrom = drawnClient[0][1];
+    const endTo = toClient([283, 326]).map(Math.round);
+    await drag(page, endFrom, endTo, 6);
+    drawnClient[0][1] = endTo;
+
+    await page.getByRole("button", { name: "Brush" }).click();
+    const radius = 22;
+    await page.locator(".cinemagraph-editor input[type=range]").fill(String(radius));
+    const strokeImage = [[292, 250], [284, 290], [262, 322], [242, 345], [232, 360]];
+    const strokeClient = strokeImage.map((p) => toClient(p).map(Math.round));
+    await page.mouse.move(...strokeClient[0]);
+    await page.mouse.down();
+    for (const p of strokeClient.slice(1)) await page.mouse.move(...p, { steps: 6 });
+    await page.mouse.up();
+    await page.getByRole("button", { name: "➔ Arrow" }).click();
+    await page.mouse.click(...toClient([(wanted[1][0] + wanted[1][2]) / 2, (wanted[1][1] + wanted[1][3]) / 2]).map(Math.round));
+    await sleep(300);
+    await page.screenshot({ path: join(ARTIFACTS, "02_drawn.png") });
+
+    const widgets = await page.evaluate((id) => {
+      const node = window.app.graph.getNodeById(id);
+      const get = (name) => node.widgets.find((w) => w.name === name).value;
+      return { hints: get("hints"), strokes: get("mask_strokes"), status: node.cinemagraphEditor.status.textContent };
+    }, nodeId);
+    log("hints widget:", widgets.hints);
+    log("mask_strokes widget:", widgets.strokes);
+    log("status line:", widgets.status.replace(/\n/g, " | "));
+    check(/px\/frame/.test(widgets.status), "the status line reads out the selected arrow's speed");
+
+    // Undo (Ctrl+Z on the graph) removes the stroke, redo brings it back: the editor follows the widgets.
+    await page.mouse.click(box.x + box.width + 200, box.y - 30);
+    await page.keyboard.press("Control+z");
+    await page.waitForFunction((id) => window.app.graph.getNodeById(id).widgets
+      .find((w) => w.name === "mask_strokes").value === "", nodeId, { timeout: 10_000 }).then(
+      () => check(true, "Ctrl+Z undoes the mask stroke"), () => check(false, "Ctrl+Z undoes the mask stroke"));
+    await page.keyboard.press("Control+y");
+    await page.waitForFunction(([id, text]) => window.app.graph.getNodeById(id).widgets
+      .find((w) => w.name === "mask_strokes").value === text, [nodeId, widgets.strokes], { timeout: 10_000 }).then(
+      () => check(true, "Ctrl+Y redoes it"), () => check(false, "Ctrl+Y redoes it"));
+    const redrawn = await page.waitForFunction((id) => window.app.graph.getNodeById(id).cinemagraphEditor?.doc?.strokes
+      .length === 1, nodeId, { timeout: 10_000 }).then(() => true, () => false);
+    check(redrawn, "after undo/redo the editor shows the stroke again (read back from the widget on its next draw)");
+
+    const prompt = await page.evaluate(() => window.app.graphToPrompt());
+    const apiNode = prompt.output[String(nodeId)];
+    check(apiNode && !("cinemagraph_editor" in apiNode.inputs), "the editor itself sends nothing to the server");
+
+    // Queue the prompt with the Run button's shortcut and wait for the run to finish.
+    await page.mouse.click(box.x + box.width + 200, box.y - 30);
+    const before = Object.keys(await getJson(`${server.url}/history`));
+    await page.keyboard.press("Control+Enter");
+    let promptId = null;
+    let entry = null;
+    const deadline = Date.now() + TIMEOUT_S * 1000;
+    while (Date.now() < deadline) {
+      const history = await getJson(`${server.url}/history`);
+      promptId = Object.keys(history).find((k) => !before.includes(k)) ?? null;
+      entry = promptId ? history[promptId] : null;
+      if (entry?.status?.completed || entry?.status?.status_str === "error") break;
+      await sleep(2000);
+    }
+    check(entry?.status?.status_str === "success", `the prompt ran to the end (${entry?.status?.status_str ?? "timeout"})`);
+    await sleep(500);
+    await page.screenshot({ path: join(ARTIFACTS, "03_after_run.png") });
+    const nodeBox = await page.evaluate((id) => {
+      const node = window.app.graph.getNodeById(id);
+      const canvas = window.app.canvas;
+      const rect = canvas.canvas.getBoundingClientRect();
+      const [x, y] = canvas.ds.convertOffsetToCanvas([node.pos[0], node.pos[1] - 30]);
+      return { x: rect.left + x - 4, y: rect.top + y - 4, width: node.size[0] * canvas.ds.scale + 8,
+        height: (node.size[1] + 30) * canvas.ds.scale + 8 };
+    }, nodeId);
+    await page.screenshot({ path: join(ARTIFACTS, "04_editor_node.png"), clip: nodeBox });
+
+    // The run's inputs, as the server got them.
+    const inputs = entry?.prompt?.[2]?.[String(nodeId)]?.inputs ?? {};
+    const ranArrows = parseHints(inputs.hints ?? "").arrows;
+    const expectArrows = drawnClient.map(([a, b]) => [...fromClient(a), ...fromClient(b)]);
+    log("run's hints:", inputs.hints);
+    log("expected (mouse positions in image px):", JSON.stringify(expectArrows.map((a) => a.map((v) => Math.round(v * 10) / 10))));
+    check(ranArrows.length === 2, `the run got two arrows (got ${ranArrows.length})`);
+    const arrowErr = Math.max(...expectArrows.flatMap((a, i) => a.map((v, k) => Math.abs(v - (ranArrows[i]?.[k] ?? Infinity)))));
+    check(arrowErr <= TOLERANCE_PX, `arrows match the mouse drags within ${TOLERANCE_PX} px (max error ${arrowErr.toFixed(2)} px)`);
+    const speed = Math.hypot(ranArrows[0][2] - ranArrows[0][0], ranArrows[0][3] - ranArrows[0][1]) / HINT_DIVISOR;
+    log(`arrow 1 speed: ${speed.toFixed(3)} px/frame`);
+
+    const { doc, error } = parseStrokes(inputs.mask_strokes ?? "");
+    check(!error && doc?.strokes.length === 1 && doc.width === 512 && doc.height === 384,
+      `the run got one stroke on the 512x384 frame (${error ?? `${doc?.strokes.length} strokes`})`);
+    const stroke = doc.strokes[0];
+    check(stroke.mode === "paint" && Math.abs(stroke.radius - radius) < 0.01, `brush stroke, radius ${stroke.radius} px`);
+    const expectStroke = strokeClient.map(fromClient);
+    const strokeErr = Math.max(...expectStroke.map(([x, y]) => Math.min(...stroke.points.slice(1).map(([px, py], i) =>
+      distanceToSegment(x, y, stroke.points[i][0], stroke.points[i][1], px, py)))));
+    const ends = [stroke.points[0], stroke.points[stroke.points.length - 1]];
+    const endErr = Math.max(Math.hypot(ends[0][0] - expectStroke[0][0], ends[0][1] - expectStroke[0][1]),
+      Math.hypot(ends[1][0] - expectStroke.at(-1)[0], ends[1][1] - expectStroke.at(-1)[1]));
+    check(strokeErr <= TOLERANCE_PX && endErr <= TOLERANCE_PX,
+      `the stroke passes through every mouse position within ${TOLERANCE_PX} px `
+      + `(max ${strokeErr.toFixed(2)} px, ends ${endErr.toFixed(2)} px)`);
+
+    // The mask the node used (its editor output) is the rasterised stroke.
+    const out = entry?.outputs?.[String(nodeId)]?.cinemagraph_editor?.[0];
+    check(out?.mask_source === "strokes" && out.width === 512 && out.height === 384,
+      `the node used the painted strokes as its mask (source: ${out?.mask_source})`);
+    const samples = await page.evaluate(async ([file, points]) => {
+      const img = new Image();
+      img.src = `/view?filename=${encodeURIComponent(file)}&type=temp&subfolder=`;
+      await img.decode();
+      const c = document.createElement("canvas");
+      c.width = img.naturalWidth;
+      c.height = img.naturalHeight;
+      const g = c.getContext("2d");
+      g.drawImage(img, 0, 0);
+      const data = g.getImageData(0, 0, c.width, c.height).data;
+      let painted = 0;
+      for (let i = 3; i < data.length; i += 4) painted += data[i] > 127;
+      const at = points.map(([x, y]) => data[(Math.round(y) * c.width + Math.round(x)) * 4 + 3]);
+      return { painted, at, size: [c.width, c.height] };
+    }, [out.mask_filename, [...expectStroke, [60, 60], [480, 60], [300, 200]]]);
+    log("mask samples (alpha at the stroke points, then far away):", samples.at.join(", "), "painted px:", samples.painted);
+    const onStroke = samples.at.slice(0, expectStroke.length);
+    const away = samples.at.slice(expectStroke.length);
+    let length = 0;
+    for (let i = 1; i < expectStroke.length; i++) {
+      length += Math.hypot(expectStroke[i][0] - expectStroke[i - 1][0], expectStroke[i][1] - expectStroke[i - 1][1]);
+    }
+    const area = 2 * radius * length + Math.PI * radius * radius;
+    check(onStroke.every((a) => a > 127) && away.every((a) => a < 128), "the mask is set along the stroke and clear far from it");
+    check(Math.abs(samples.painted - area) / area < 0.1, `painted area ${samples.painted} px ≈ brush area ${area.toFixed(0)} px`);
+
+    // A saved workflow keeps the drawing: serialise, reload, and the editor reads it back.
+    const reloaded = await page.evaluate(async (id) => {
+      const saved = window.app.graph.serialize();
+      await window.app.loadGraphData(saved, true, true, "reloaded");
+      const node = window.app.graph.getNodeById(id);
+      node.cinemagraphEditor.sync();
+      const values = saved.nodes.find((n) => n.id === id).widgets_values;
+      return { arrows: node.cinemagraphEditor.arrows.length, strokes: node.cinemagraphEditor.doc?.strokes.length ?? 0, values };
+    }, nodeId);
+    check(reloaded.arrows === 2 && reloaded.strokes === 1, "a saved and reloaded workflow shows the same arrows and stroke");
+    check(reloaded.values.length === 3 && reloaded.values[0] === inputs.hints && reloaded.values[2] === inputs.mask_strokes,
+      "the saved widgets_values are [hints, sigma, mask_strokes], the editor adds none");
+    // A labelme JSON pasted into the hints box becomes arrows (image px) + polygons of the painted mask.
+    await page.getByRole("button", { name: "Clear mask" }).click();
+    const labelme = { imageWidth: 1024, imageHeight: 768, shapes: [
+      { label: "river", shape_type: "polygon", points: [[560, 480], [640, 480], [600, 760]] },
+      { label: "hint1", shape_type: "line", points: [[580, 520], [600, 600]] }] };
+    const box2 = await page.evaluateHandle((id) => window.app.graph.getNodeById(id).widgets
+      .find((w) => w.name === "hints").inputEl, nodeId);
+    await box2.fill(JSON.stringify(labelme));
+    const pasted = await page.evaluate((id) => {
+      const node = window.app.graph.getNodeById(id);
+      return ["hints", "mask_strokes"].map((name) => node.widgets.find((w) => w.name === name).value);
+    }, nodeId);
+    log("after pasting labelme:", pasted.join("  |  "));
+    const pastedDoc = parseStrokes(pasted[1]).doc;
+    check(JSON.stringify(parseHints(pasted[0]).arrows) === JSON.stringify([[290, 260, 300, 300]])
+      && pastedDoc?.width === 1024 && pastedDoc.polygons.length === 1 && pastedDoc.strokes.length === 0,
+    "a pasted labelme JSON is converted to arrows in image px and a polygon of the painted mask");
+
+    // ComfyUI itself asks a fresh user folder for optional files (user.css, saved workflows...) and gets 404s.
+    const ours = consoleErrors.filter((e) => !/^Failed to load resource/.test(e) || /cinemagraph|\/view\?/.test(e));
+    check(pageErrors.length === 0 && ours.length === 0,
+      `no script errors and no failed request of the editor (${pageErrors.length + ours.length})`);
+    for (const e of [...pageErrors, ...consoleErrors]) log("console:", e);
+    for (const m of missing) log("http:", m);
+  } finally {
+    await browser.close();
+    server.stop();
+    await sleep(1000);
+    const serverLog = server.serverLog();
+    writeFileSync(join(ARTIFACTS, "server.log"), serverLog);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const failed = checks.filter((c) => !c.ok);
+  const summary = { passed: checks.length - failed.length, failed: failed.length, checks };
+  writeFileSync(join(ARTIFACTS, "summary.json"), `${JSON.stringify(summary, null, 1)}\n`);
+  console.log(`${summary.passed} passed, ${summary.failed} failed`);
+  process.exitCode = failed.length ? 1 : 0;
+}
+
+main().catch((e) => {
+  console.error("[e2e] error:", e);
+  process.exitCode = 2;
+});
