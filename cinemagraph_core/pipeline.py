@@ -6,7 +6,7 @@ motion, LDI, features, point cloud); ``render_video`` streams the frames of one 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator, Optional, Sequence
 
 import torch
@@ -27,7 +27,7 @@ from .points import build_point_cloud
 from .progress import ProgressFn, scaled
 from .render.blend import blend_sides, crop_border, finish_rgb
 from .render.decode import decode_learned
-from .render.view import render_sides
+from .render.view import compositing_of, render_sides
 from .types import (LDI, Animation, CameraPath, Depth, LayerFeatures, MotionField, MotionHints, PointCloud,
                     RenderedFrames, RenderSettings)
 
@@ -236,13 +236,34 @@ def decoder_for(frames: RenderedFrames, config: PipelineConfig, models: Models):
     return models.img_decoder
 
 
+def render_settings_for(settings: RenderSettings, decoder=None) -> RenderSettings:
+    """The settings frames are rendered with, given the decoder (None = the weight-free blend).
+
+    Compositing ``'auto'`` becomes ``'surface'`` for the weight-free blend (``'official'`` with the
+    pytorch3d backend, which only has that); the learned decoder always gets ``'official'``, the maps
+    it was trained on (an explicit ``'surface'`` is overridden with a warning).
+    """
+    mode = settings.compositing
+    if decoder is not None and mode in ("auto", "surface"):
+        if mode == "surface":
+            log.warning("compositing 'surface' is for the weight-free blend; the learned image decoder was trained "
+                        "on the official splats, so they are used")
+        settings = replace(settings, compositing="official")
+    elif decoder is None and mode == "auto":
+        settings = replace(settings, compositing="official" if settings.backend == "pytorch3d" else "surface")
+    compositing_of(settings)
+    return settings
+
+
 def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[int]] = None,
              progress: Optional[ProgressFn] = None, precision: str = "fp32") -> Iterator[tuple[int, torch.Tensor]]:
     """Yield ``(t, rgb (3,h,w) float 0..1)`` for frames ``indices`` (default all) in increasing order.
 
     decoder: the learned image decoder (None = the weight-free blend), run at ``precision``.
+    Splatting follows ``render_settings_for(frames.settings, decoder)``.
     """
-    anim, cam, settings = frames.animation, frames.camera, frames.settings
+    anim, cam = frames.animation, frames.camera
+    settings = render_settings_for(frames.settings, decoder)
     wanted = sorted(set(range(frames.num_frames) if indices is None else (int(i) for i in indices)))
     if wanted and not (0 <= wanted[0] and wanted[-1] < frames.num_frames):
         raise CinemagraphError(f"frame indices must be in 0..{frames.num_frames - 1}")

@@ -210,6 +210,13 @@ class RenderSettings:
     symmetric: blend the forward and backward copies (False = forward copy only, the naive variant).
     crop: px removed from every side of the output (official 32).
     fill_holes: fill pixels no point covers after blending.
+    compositing: ``'official'`` (pytorch3d's: pixel centres at +0.5 px, each point alpha-composited
+        near to far; what the learned decoder was trained on), ``'surface'`` (weight-free only:
+        pixel centres on the points' integer grid, bilinear footprints averaged per surface, so an
+        unmoved cloud reproduces its image exactly) or ``'auto'`` (``'surface'`` for the weight-free
+        blend, ``'official'`` for the learned decoder and the pytorch3d backend).
+    surface_tolerance: relative depth gap that splits two surfaces of one LDI layer in
+        ``'surface'`` compositing (0.02 = 2 %).
     """
 
     radius_px: float = 1.5
@@ -220,6 +227,8 @@ class RenderSettings:
     symmetric: bool = True
     crop: int = 0
     fill_holes: bool = True
+    compositing: str = "auto"
+    surface_tolerance: float = 0.02
 
 
 @dataclass(frozen=True)

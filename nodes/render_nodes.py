@@ -11,6 +11,7 @@ import logging
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.models import Models
 from cinemagraph_core.pipeline import PipelineConfig, decoder_for, iter_rgb, make_camera
+from cinemagraph_core.render.view import COMPOSITINGS
 from cinemagraph_core.types import Animation, MotionField, PointCloud, RenderedFrames, RenderSettings
 
 from . import common, convert, models
@@ -159,6 +160,14 @@ class SplatRender:
                                                                  "rasteriser when installed (else torch).",
                                          default="torch"),
             },
+            "optional": {
+                "compositing": common.widget(list(COMPOSITINGS),
+                                             "auto: surface for the blend decoder, official for the learned one. "
+                                             "surface: sharp weight-free splats (an unmoved view reproduces the "
+                                             "image; torch backend only). official: the paper's splats (slightly "
+                                             "blurred and shifted; what the learned decoder expects).",
+                                             default="auto"),
+            },
         }
 
     RETURN_TYPES = (common.FRAMES,)
@@ -169,7 +178,7 @@ class SplatRender:
     DESCRIPTION = "Point splatting settings + camera; the frames are rendered (in a stream) by Decode."
 
     def run(self, animation, camera, fps: float = 25.0, radius: float = 1.5, points_per_pixel: int = 8,
-            crop: int = 0, fill_holes: bool = True, backend: str = "torch"):
+            crop: int = 0, fill_holes: bool = True, backend: str = "torch", compositing: str = "auto"):
         anims = convert.items_of(animation, Animation, "animation")
         if not isinstance(camera, common.CameraSpec):
             raise CinemagraphError(f"camera: expected the output of a CameraPath node, got {type(camera).__name__}")
@@ -178,13 +187,18 @@ class SplatRender:
             backend = "torch"
         if backend not in ("torch", "pytorch3d"):
             raise CinemagraphError(f"backend must be torch or pytorch3d, got {backend!r}")
+        if compositing == "surface" and backend == "pytorch3d":
+            raise CinemagraphError("compositing 'surface' needs backend torch (pytorch3d only has the official "
+                                   "compositing): set backend to torch or compositing to auto/official")
+        if compositing not in COMPOSITINGS:
+            raise CinemagraphError(f"compositing must be one of {', '.join(COMPOSITINGS)}, got {compositing!r}")
         config = PipelineConfig(fps=fps).validate()
         out = []
         for anim in anims:
             check_crop(crop, anim.cloud.size)
             settings = RenderSettings(radius_px=float(radius), points_per_pixel=int(points_per_pixel),
                                       backend=backend, symmetric=anim.symmetric, crop=int(crop),
-                                      fill_holes=bool(fill_holes))
+                                      fill_holes=bool(fill_holes), compositing=compositing)
             path = make_camera(camera.spec, anim.num_frames, camera.amplitude)
             out.append(RenderedFrames(animation=anim, camera=path, settings=settings, fps=config.fps))
         return (tuple(out),)

@@ -6,7 +6,7 @@ import torch
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.render.blend import (MIN_OUTPUT_SIZE, blend_sides, blend_weights, crop_border, finish_rgb,
                                            mean_coverage, push_pull_fill)
-from cinemagraph_core.render.splat import splat
+from cinemagraph_core.render.splat import splat, splat_surface
 from cinemagraph_core.types import SideMaps
 
 import golden
@@ -57,8 +57,11 @@ def test_blend_rejects_bad_input(bad, match):
         blend_sides(SideMaps(f, b, 0.5), bad.get("sharpness", 4.0))
 
 
-def rendered_frame_with_a_hole_and_a_border():
-    """A splatted textured plane (colours 0.3..0.9) with a square hole, shifted so borders are uncovered."""
+def rendered_frame_with_a_hole_and_a_border(surface: bool = False):
+    """A splatted textured plane (colours 0.3..0.9) with a square hole, shifted so borders are uncovered.
+
+    surface: splat with ``splat_surface`` (1-px bilinear footprints) instead of the official discs.
+    """
     g = torch.Generator().manual_seed(3)
     h, w = 40, 56
     K = torch.tensor([[50.0, 0.0, w / 2], [0.0, 50.0, h / 2], [0.0, 0.0, 1.0]])
@@ -68,11 +71,14 @@ def rendered_frame_with_a_hole_and_a_border():
     xyz = xyz + torch.tensor([0.1, 0.06, 0.0])  # 5 px right, 3 px down: uncovered left and top borders
     rgb = 0.3 + 0.6 * torch.rand(xyz.shape[0], 3, generator=g)
     attrs = torch.cat([rgb, torch.ones(xyz.shape[0], 1)], 1)
+    if surface:
+        return splat_surface(xyz, attrs, K, (h, w), 1.0), rgb
     return splat(xyz, attrs, K, (h, w), 1.5), rgb
 
 
-def test_finish_fills_holes_and_borders_from_the_surroundings():
-    frame, rgb = rendered_frame_with_a_hole_and_a_border()
+@pytest.mark.parametrize("surface", [False, True])
+def test_finish_fills_holes_and_borders_from_the_surroundings(surface):
+    frame, rgb = rendered_frame_with_a_hole_and_a_border(surface)
     cov = frame[3]
     assert (cov < 1e-4).sum() > 300  # the case has a real hole and real borders
     out = finish_rgb(frame, fill_holes=True)

@@ -46,8 +46,9 @@ def wrap_frame(prepared, config):
     t, k = preset_at(config.camera, np.array([1.0]), config.amplitude)
     pose = torch.eye(4, dtype=torch.float64)
     pose[:3, 3] = torch.from_numpy(t[0])
-    maps = render_sides(fwd, bwd, cloud.K, pose, 1.0, config.render, K_scale=float(k[0]))
-    return finish_rgb(blend_sides(maps, config.render.depth_sharpness), config.render.fill_holes, config.render.crop)
+    settings = pipeline.render_settings_for(config.render)
+    maps = render_sides(fwd, bwd, cloud.K, pose, 1.0, settings, K_scale=float(k[0]))
+    return finish_rgb(blend_sides(maps, settings.depth_sharpness), settings.fill_holes, settings.crop)
 
 
 def test_demo_scene_is_deterministic_and_consistent():
@@ -93,6 +94,38 @@ def test_frame_zero_is_the_source_view_when_the_camera_rests(prepared):
     config = pipeline.PipelineConfig(num_frames=N, camera="static")
     first = next(pipeline.iter_rgb(pipeline.make_frames(prepared, config), indices=[0]))[1]
     assert (first - prepared.image).abs().mean() < 0.03
+
+
+def test_render_settings_for_picks_the_compositing(caplog):
+    learned = object()  # any decoder object: only None (the weight-free blend) is special
+    pick = pipeline.render_settings_for
+    assert pick(RenderSettings()).compositing == "surface"
+    assert pick(RenderSettings(), learned).compositing == "official"
+    assert pick(RenderSettings(compositing="official")).compositing == "official"
+    assert pick(RenderSettings(backend="pytorch3d")).compositing == "official"
+    with caplog.at_level("WARNING", logger="cinemagraph"):
+        assert pick(RenderSettings(compositing="surface"), learned).compositing == "official"
+    assert "learned image decoder" in caplog.text
+    keep = RenderSettings(compositing="surface", radius_px=2.0)
+    assert pick(keep) == keep
+    for bad, message in (("magic", "unknown compositing"), ("surface", "backend 'torch'")):
+        with pytest.raises(CinemagraphError, match=message):
+            pick(RenderSettings(compositing=bad, backend="torch" if bad == "magic" else "pytorch3d"))
+
+
+def test_weight_free_frame_zero_reproduces_the_nearest_layer(prepared):
+    """At the source view, t = 0, the surface splats give back the input wherever layer 0 is visible;
+    the official splats (still selectable) are shifted and blurred."""
+    layer0 = prepared.ldi.rgba[0, 3] > 0.5
+    errors = {}
+    for mode in ("auto", "official"):
+        config = pipeline.PipelineConfig(num_frames=N, camera="static",
+                                         render=replace(RenderSettings(), compositing=mode))
+        first = next(pipeline.iter_rgb(pipeline.make_frames(prepared, config), indices=[0]))[1]
+        errors[mode] = (first - prepared.image).abs()
+    assert errors["auto"][:, layer0].max() < 1e-5
+    assert errors["official"][:, layer0].max() > 0.05
+    assert errors["auto"].mean() < 0.5 * errors["official"].mean()
 
 
 def test_variants_naive_forward_only_and_crop(demo):

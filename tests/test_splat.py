@@ -4,9 +4,11 @@ import logging
 import pytest
 import torch
 
+from cinemagraph_core.camera import default_intrinsics
 from cinemagraph_core.errors import CinemagraphError
+from cinemagraph_core.points import unproject
 from cinemagraph_core.render import splat as splat_mod
-from cinemagraph_core.render.splat import MAX_RADIUS_PX, splat
+from cinemagraph_core.render.splat import MAX_RADIUS_PX, splat, splat_surface
 
 import golden
 
@@ -196,3 +198,160 @@ def test_points_per_pixel_limit_keeps_the_nearest():
     a = 1.0 - 1.0 / 1.2**2  # pixel (row 1, col 2) is 1 px away from every point
     expect = sum(a * (1 - a) ** i * p for i, p in enumerate([11.0, 10.0, 9.0, 8.0]))
     assert out[1, 2].item() == pytest.approx(expect, rel=1e-5)
+
+
+def reference_surface(xyz, attrs, K, size, half, k, ids=None, tol=0.02):
+    """Brute-force ``splat_surface`` in float64: per pixel, tent weights, surfaces, front-to-back."""
+    h, w = size
+    xyz, attrs, K, half = (t.to(torch.float64) for t in (xyz, attrs, K, half))
+    x, y, z = xyz.unbind(1)
+    u = (K[0, 0] * x + K[0, 1] * y) / z + K[0, 2]
+    v = K[1, 1] * y / z + K[1, 2]
+    valid = (z > 0) & torch.isfinite(xyz).all(1)
+    order = torch.sort(torch.where(valid, z, torch.inf).to(torch.float32), stable=True).indices.tolist()
+    z32 = xyz[:, 2].to(torch.float32)
+    limit_scale = torch.tensor(1.0 + tol, dtype=torch.float32)
+    ids = torch.zeros(len(z), dtype=torch.int64) if ids is None else ids
+    out = torch.zeros(h * w, attrs.shape[1], dtype=torch.float64)
+    for row in range(h):
+        for col in range(w):
+            tx = (1 - (col - u).abs() / half).clamp(min=0)
+            ty = (1 - (row - v).abs() / half).clamp(min=0)
+            tent = tx * ty
+            near = [i for i in order if valid[i] and tent[i] > 0][:k]
+            groups = []
+            for i in near:
+                if groups and ids[i] == ids[groups[-1][0]] and z32[i] <= z32[groups[-1][0]] * limit_scale:
+                    groups[-1].append(i)
+                else:
+                    groups.append([i])
+            trans = 1.0
+            for g in groups:
+                total = sum(float(tent[i]) for i in g)
+                cover = min(total, 1.0)
+                out[row * w + col] += trans * cover * sum(tent[i] * attrs[i] for i in g) / total
+                trans *= 1.0 - cover
+    return out.t().reshape(-1, h, w).to(torch.float32)
+
+
+@pytest.mark.parametrize("seed,size,k,z_levels,n_ids,tol", [(0, (11, 14), 8, None, 1, 0.02), (1, (9, 16), 3, 3, 2, 0.3),
+                                                            (2, (13, 10), 1, 2, 3, 0.0), (3, (8, 8), 8, 2, 2, 0.6)])
+def test_surface_matches_brute_force_reference(seed, size, k, z_levels, n_ids, tol):
+    xyz, attrs, K, radius = random_cloud(seed, 260, size, z_levels)
+    xyz[:7, 2] *= -1.0  # behind the camera
+    ids = torch.randint(0, n_ids, (xyz.shape[0],), generator=torch.Generator().manual_seed(seed))
+    out = splat_surface(xyz, attrs, K, size, radius, surface_ids=ids, points_per_pixel=k, depth_tolerance=tol)
+    ref = reference_surface(xyz, attrs, K, size, radius, k, ids, tol)
+    assert out.shape == (attrs.shape[1], *size) and out.dtype == torch.float32
+    torch.testing.assert_close(out, ref, atol=2e-5, rtol=1e-5)
+    assert (out.abs().sum(0) > 0).float().mean() > 0.9
+
+
+def grid_points(depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """``(H*W,3)`` camera-frame points of the integer pixel grid at ``depth (H,W)``."""
+    return unproject(K, depth).reshape(-1, 3)
+
+
+def test_surface_reproduces_a_slanted_plane_exactly():
+    h, w = 24, 40
+    K = default_intrinsics(h, w)
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    depth = 1.0 + 0.03 * xs + 0.08 * ys  # 3 to 8 % deeper per px: steeper than the surface tolerance
+    image = torch.rand(3, h, w, generator=torch.Generator().manual_seed(4))
+    attrs = torch.cat([image.reshape(3, -1).t(), torch.ones(h * w, 1)], 1)
+    out = splat_surface(grid_points(depth, K), attrs, K, (h, w), 1.0)
+    assert (out[:3] - image).abs().max() < 1e-5
+    assert (out[3] - 1.0).abs().max() < 1e-5
+    official = splat(grid_points(depth, K), attrs, K, (h, w), 1.5)
+    assert (official[:3] / official[3] - image).abs().max() > 0.1  # blurred and shifted by half a pixel
+
+
+def two_planes(shift_px: float = 0.0):
+    """A near plane (z = 1, columns < 6, colour 1) over a far plane (z = 2, colour 0), 8 x 12 px.
+
+    The near plane is moved ``shift_px`` px to the right. Returns xyz, attrs [value, alpha], K, ids.
+    """
+    h, w = 8, 12
+    K = default_intrinsics(h, w)
+    near = grid_points(torch.ones(h, w), K).reshape(h, w, 3)[:, :6].reshape(-1, 3)
+    near = near + torch.tensor([shift_px / float(K[0, 0]), 0.0, 0.0])
+    far = grid_points(torch.full((h, w), 2.0), K)
+    xyz = torch.cat([near, far])
+    attrs = torch.cat([torch.tensor([[1.0, 1.0]]).expand(near.shape[0], 2), torch.tensor([[0.0, 1.0]]).expand(far.shape[0], 2)])
+    ids = torch.cat([torch.zeros(near.shape[0], dtype=torch.int64), torch.ones(far.shape[0], dtype=torch.int64)])
+    return xyz, attrs, K, ids, (h, w)
+
+
+def test_surface_occlusion_edge_is_sharp_and_antialiased():
+    xyz, attrs, K, ids, size = two_planes()
+    out = splat_surface(xyz, attrs, K, size, 1.0, surface_ids=ids)
+    expect = torch.zeros(size)
+    expect[:, :6] = 1.0
+    torch.testing.assert_close(out[0], expect, atol=1e-5, rtol=0)
+    torch.testing.assert_close(out[1], torch.ones(size), atol=1e-5, rtol=0)
+    # Half a pixel to the right: column 6 is half near, half far; its neighbours stay pure.
+    out = splat_surface(*two_planes(0.5)[:3], size, 1.0, surface_ids=ids)
+    torch.testing.assert_close(out[0, :, 6], torch.full((size[0],), 0.5), atol=1e-5, rtol=0)
+    torch.testing.assert_close(out[0, :, 1:6], torch.ones(size[0], 5), atol=1e-5, rtol=0)
+    assert out[0, :, 7:].abs().max() < 1e-5
+    torch.testing.assert_close(out[1], torch.ones(size), atol=1e-5, rtol=0)
+
+
+def test_surface_ids_and_tolerance_separate_coincident_surfaces():
+    h, w = 6, 8
+    K = default_intrinsics(h, w)
+    front, back = grid_points(torch.ones(h, w), K), grid_points(torch.full((h, w), 1.01), K)
+    xyz = torch.cat([front, back])
+    attrs = torch.cat([torch.ones(h * w, 1), torch.zeros(h * w, 1)])
+    ids = torch.cat([torch.zeros(h * w, dtype=torch.int64), torch.ones(h * w, dtype=torch.int64)])
+    layered = splat_surface(xyz, attrs, K, (h, w), 1.0, surface_ids=ids)
+    merged = splat_surface(xyz, attrs, K, (h, w), 1.0)  # 1 % apart, within the 2 % tolerance: one surface
+    strict = splat_surface(xyz, attrs, K, (h, w), 1.0, depth_tolerance=0.005)
+    torch.testing.assert_close(layered[0], torch.ones(h, w), atol=1e-5, rtol=0)
+    torch.testing.assert_close(merged[0], torch.full((h, w), 0.5), atol=1e-5, rtol=0)
+    torch.testing.assert_close(strict[0], torch.ones(h, w), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("half,cover", [(1.0, 0.0), (1.5, 2.0 / 3.0), (2.0, 1.0)])
+def test_surface_coverage_between_spread_points(half, cover):
+    # Points on every other column of row 2: pixel (2, 3) lies 1 px from two points, halfway between them.
+    h, w = 5, 8
+    K = default_intrinsics(h, w)
+    xyz = grid_points(torch.ones(h, w), K).reshape(h, w, 3)[2, 0::2]
+    colour = torch.arange(xyz.shape[0], dtype=torch.float32) % 4
+    out = splat_surface(xyz, torch.stack([colour, torch.ones_like(colour)], 1), K, (h, w), half)
+    assert out[1, 2, 3].item() == pytest.approx(cover, abs=1e-5)
+    if cover > 0:
+        assert (out[0, 2, 3] / out[1, 2, 3]).item() == pytest.approx(0.5 * (1.0 + 2.0), abs=1e-5)
+
+
+def test_surface_bands_threads_and_sort_fallback_do_not_change_the_result(monkeypatch):
+    xyz, attrs, K, radius = random_cloud(5, 3000, (40, 56), z_levels=4)
+    ids = torch.arange(3000) % 3
+    base = splat_surface(xyz, attrs, K, (40, 56), radius, surface_ids=ids, chunk=1 << 30)
+    torch.testing.assert_close(splat_surface(xyz, attrs, K, (40, 56), radius, surface_ids=ids, chunk=700), base,
+                               atol=1e-6, rtol=0)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        torch.testing.assert_close(splat_surface(xyz, attrs, K, (40, 56), radius, surface_ids=ids, chunk=700), base,
+                                   atol=1e-6, rtol=0)
+    finally:
+        torch.set_num_threads(threads)
+    monkeypatch.setattr(splat_mod, "_KEY_BITS", 12)
+    torch.testing.assert_close(splat_surface(xyz, attrs, K, (40, 56), radius, surface_ids=ids), base, atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(depth_tolerance=-0.1), "depth_tolerance"),
+    (dict(depth_tolerance=float("nan")), "depth_tolerance"),
+    (dict(depth_tolerance=float("inf")), "depth_tolerance"),
+    (dict(surface_ids=torch.zeros(3)), "integer"),
+    (dict(surface_ids=torch.zeros(2, dtype=torch.int64)), "P = 3"),
+    (dict(radius_px=0.0), "> 0"),
+])
+def test_surface_bad_arguments_are_rejected(kwargs, match):
+    args = dict(xyz=torch.ones(3, 3), attrs=torch.ones(3, 1), K=torch.eye(3), size=(4, 4), radius_px=1.0)
+    args.update(kwargs)
+    with pytest.raises(CinemagraphError, match=match):
+        splat_surface(**args)

@@ -1,15 +1,19 @@
 """One frame through the camera: golden render_unit parity, camera moves, sides, backends."""
 import importlib.util
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
 from cinemagraph_core.camera import default_intrinsics
+from cinemagraph_core.demo_scene import make_demo_scene
 from cinemagraph_core.errors import CinemagraphError
+from cinemagraph_core.layers.ldi import build_ldi
+from cinemagraph_core.points import build_point_cloud, lift, unproject
 from cinemagraph_core.render.blend import blend_sides, mean_coverage
-from cinemagraph_core.render.view import (move_points, ndc_radius, normalised_disparity, point_radii, render_sides,
-                                          size_from_intrinsics)
+from cinemagraph_core.render.view import (layer_ids, move_points, ndc_radius, normalised_disparity, point_radii,
+                                          render_sides, size_from_intrinsics)
 from cinemagraph_core.types import FramePoints, RenderSettings
 
 import golden
@@ -173,3 +177,85 @@ def test_golden_pipeline_frame_direct_rgb_and_acc():
     maps = render_sides(*sides, K, pose, float(z["time"]), RenderSettings(), size=size)
     golden.assert_matches("pipeline_frame_detail", "direct_rgb", blend_sides(maps, 4.0)[:3][None])
     golden.assert_matches("pipeline_frame_detail", "acc", mean_coverage(maps)[None, None])
+
+
+SURFACE = RenderSettings(compositing="surface")
+
+
+def test_auto_compositing_renders_official_maps():
+    fwd, bwd, K, pose, time, settings, size = unit_case()
+    official = render_sides(fwd, bwd, K, pose, time, replace(settings, compositing="official"), size=size)
+    auto = render_sides(fwd, bwd, K, pose, time, settings, size=size)
+    assert settings.compositing == "auto"
+    assert torch.equal(auto.forward, official.forward) and torch.equal(auto.backward, official.backward)
+
+
+@pytest.fixture(scope="module")
+def demo_source_view():
+    """The demo scene's LDI lifted with no motion: (image, ldi, forward points, K)."""
+    scene = make_demo_scene(160)
+    ldi = build_ldi(scene.image, scene.depth.depth)
+    cloud = build_point_cloud(ldi, None, scene.depth.K)
+    return scene.image, ldi, lift(cloud, torch.zeros(2, *cloud.size)), cloud.K
+
+
+def test_surface_reproduces_the_demo_scenes_nearest_layer(demo_source_view):
+    image, ldi, points, K = demo_source_view
+    assert ldi.num_layers >= 2 and len(points.per_layer) == ldi.num_layers
+    size = tuple(image.shape[1:])
+    layer0 = ldi.rgba[0, 3] > 0.5
+    for settings, worst in ((SURFACE, 1e-5), (RenderSettings(compositing="official"), None)):
+        maps = render_sides(points, None, K, np.eye(4), 0.0, settings, size=size)
+        cov = maps.forward[3]
+        err = (maps.forward[:3] / cov.clamp(min=1e-6) - image).abs()[:, layer0].max()
+        if worst is not None:  # exact on layer 0; the farther layers' points behind it do not show
+            assert err < worst and (cov[layer0] - 1.0).abs().max() < 1e-4
+        else:
+            assert err > 0.05  # the official splats are shifted by half a pixel and blurred
+
+
+def test_surface_keeps_each_layer_a_separate_surface():
+    # Layer 1 hides 1 % behind layer 0 (the lift's ordering push): within the tolerance, but another layer.
+    h, w = 6, 8
+    K = default_intrinsics(h, w)
+    grid = unproject(K, torch.ones(h, w)).reshape(-1, 3)
+    side = FramePoints(torch.cat([grid, 1.01 * grid]), torch.cat([torch.ones(h * w, 4), torch.zeros(h * w, 4)]),
+                       (h * w, h * w))
+    assert torch.equal(layer_ids(side), torch.repeat_interleave(torch.arange(2), h * w))
+    maps = render_sides(side, None, K, np.eye(4), 0.0, SURFACE, size=(h, w))
+    torch.testing.assert_close(maps.forward[:4], torch.ones(4, h, w), atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_surface_footprints_follow_the_adaptive_radius(adaptive):
+    # The camera moves to half the plane's distance: the points spread to 2 px apart.
+    h, w = 16, 20
+    K = default_intrinsics(h, w)
+    side = FramePoints(unproject(K, torch.full((h, w), 2.0)).reshape(-1, 3), torch.ones(h * w, 4), (h * w,))
+    pose = np.eye(4)
+    pose[2, 3] = -1.0
+    settings = RenderSettings(compositing="surface", adaptive_radius=adaptive)
+    cov = render_sides(side, None, K, pose, 0.0, settings, size=(h, w)).forward[3]
+    inner = cov[4:-4, 4:-4]
+    if adaptive:  # 2-px bilinear footprints: every inner pixel fully covered
+        assert (inner - 1.0).abs().max() < 1e-5
+    else:  # 1-px footprints leave the pixels between the points empty
+        assert ((inner < 1e-4).float().mean() - 0.75).abs() < 1e-6  # 3 in 4 pixels lie between points
+
+
+@pytest.mark.parametrize("change,match", [
+    (dict(compositing="surface", backend="pytorch3d"), "backend 'torch'"),
+    (dict(compositing="magic"), "unknown compositing"),
+    (dict(compositing="surface", surface_tolerance=-1.0), "surface_tolerance"),
+])
+def test_bad_compositing_is_rejected(change, match):
+    fwd, bwd, K, pose, time, _, size = unit_case()
+    with pytest.raises(CinemagraphError, match=match):
+        render_sides(fwd, bwd, K, pose, time, RenderSettings(**change), size=size)
+
+
+def test_surface_needs_per_layer_counts_that_add_up():
+    fwd, _, K, pose, time, _, size = unit_case()
+    broken = FramePoints(fwd.xyz, fwd.attrs, (int(fwd.xyz.shape[0]) - 1,))
+    with pytest.raises(CinemagraphError, match="per_layer"):
+        render_sides(broken, None, K, pose, time, SURFACE, size=size)

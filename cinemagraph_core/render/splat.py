@@ -29,6 +29,11 @@ applied to the attributes as one sparse (pixels x points) matrix product. Bands 
 ``48 B * chunk`` per thread plus ~72 B per point and the ``(C,H,W)`` output (measured by
 ``benchmarks/bench_splat.py``). NumPy is used inside because its integer sort and gathers are
 several times faster than torch's on the CPU.
+
+``splat_surface`` is a second, non-official compositing for the weight-free path, on the same
+candidate generation, bands and sparse product (see its docstring): pixel centres on the integer
+grid of the points and a bilinear (tent) footprint, so that an unmoved cloud reproduces its source
+image exactly, and front-to-back compositing of whole surfaces instead of single points.
 """
 from __future__ import annotations
 
@@ -56,6 +61,12 @@ _KEY_BITS = 31
 
 _POINT_BLOCK = 1 << 18
 """Points projected per block (bounds the float64 temporaries)."""
+
+SURFACE_TOLERANCE = 0.02
+"""Default relative depth gap (2 %) that separates two surfaces of one id in ``splat_surface``."""
+
+_OFFICIAL_CENTRE = 0.5
+"""pytorch3d's pixel centres sit half a pixel from the integer grid of the points (SPEC j)."""
 
 
 def splat(
@@ -85,18 +96,97 @@ def splat(
         ``(C,H,W)`` float32 composited attributes; 0 where no point covers a pixel.
     """
     h, w, n_k = check_inputs(xyz, attrs, K, size, points_per_pixel, chunk)
+    return _render(xyz, attrs, K, (h, w), radius_px, chunk, _OFFICIAL_CENTRE,
+                   lambda pts, sel, y0, y1, values, out: _composite_band(pts, sel, y0, y1, w, n_k, values, out))
+
+
+def splat_surface(
+    xyz: torch.Tensor,
+    attrs: torch.Tensor,
+    K: torch.Tensor,
+    size: tuple[int, int],
+    radius_px: Union[torch.Tensor, float],
+    surface_ids: Optional[torch.Tensor] = None,
+    points_per_pixel: int = 8,
+    depth_tolerance: float = SURFACE_TOLERANCE,
+    chunk: Optional[int] = DEFAULT_CHUNK,
+) -> torch.Tensor:
+    """Splat a point cloud as opaque surfaces: bilinear footprints averaged per surface (not official).
+
+    Semantics, in pixel units of the target camera:
+
+    * Pixel ``(col, row)`` has its centre at ``(col, row)``, the integer grid the points were
+      unprojected from (no +0.5 px offset).
+    * Point k covers a pixel with the tent weight ``w_k = (1 - |dx|/s_k)(1 - |dy|/s_k)`` when
+      ``|dx|, |dy| < s_k``, ``(dx, dy)`` its offset from the pixel centre and ``s_k = radius_px``
+      its footprint half-width. On a regular grid of spacing s these weights sum to 1 (bilinear
+      splatting): a grid point on a pixel centre gives that pixel weight 1 and its neighbours 0.
+    * Per pixel the K nearest covering points in z (ties by index) are cut, near to far, into
+      surfaces: a point starts a new surface when its id differs from the id of the current
+      surface's first point, or its z exceeds that point's z times ``1 + depth_tolerance``.
+    * Surface g has coverage ``c_g = min(1, sum w_k)`` and attributes ``sum w_k f_k / sum w_k``;
+      surfaces are alpha-composited front to back: ``F = sum_g c_g prod_{h<g} (1 - c_h) f_g``. With
+      an all-ones alpha attribute that channel is the coverage ``1 - prod_g (1 - c_g)``.
+
+    So an unmoved cloud of one surface reproduces its attributes exactly, a nearer surface hides a
+    farther one wherever it fully covers a pixel, and its edges are anti-aliased by the footprint.
+    Same row bands, threads and memory bound as ``splat``: the temporaries follow a band's
+    candidates (at most ``chunk``), not its pixels.
+
+    Args:
+        xyz, attrs, K, size, points_per_pixel, chunk: as ``splat``.
+        radius_px: ``(P,)`` footprint half-widths in px (> 0; the point spacing gives exact bilinear
+            interpolation), or one float.
+        surface_ids: ``(P,)`` integer ids (e.g. the LDI layer); points with different ids never form
+            one surface. None: all points share one id.
+        depth_tolerance: relative depth gap (>= 0) that separates two surfaces of one id.
+
+    Returns:
+        ``(C,H,W)`` float32 composited attributes; 0 where no point covers a pixel.
+    """
+    h, w, n_k = check_inputs(xyz, attrs, K, size, points_per_pixel, chunk)
+    tol = float(depth_tolerance)
+    if not tol >= 0.0 or tol == float("inf"):
+        raise CinemagraphError(f"splat_surface: depth_tolerance must be a finite relative depth gap >= 0 "
+                               f"(e.g. {SURFACE_TOLERANCE}), got {depth_tolerance!r}.")
+    depth = xyz.detach().cpu().to(torch.float32)[:, 2].contiguous().numpy()
+    ids = _surface_ids(surface_ids, int(xyz.shape[0]))
+    return _render(xyz, attrs, K, (h, w), radius_px, chunk, 0.0,
+                   lambda pts, sel, y0, y1, values, out: _composite_band_surface(
+                       pts, sel, y0, y1, w, n_k, values, out, depth, ids, tol))
+
+
+def _surface_ids(surface_ids: Optional[torch.Tensor], n_pts: int) -> Optional[np.ndarray]:
+    """``(P,)`` int64 ids from an integer tensor, or None (one surface id for all points)."""
+    if surface_ids is None:
+        return None
+    ids = torch.as_tensor(surface_ids).detach().cpu()
+    if tuple(ids.shape) != (n_pts,) or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
+        raise CinemagraphError(f"splat_surface: surface_ids must be a (P,) integer tensor with P = {n_pts} "
+                               f"(e.g. the LDI layer of each point), got {ids.dtype} of shape {tuple(ids.shape)}.")
+    return ids.to(torch.int64).numpy()
+
+
+def _render(xyz: torch.Tensor, attrs: torch.Tensor, K: torch.Tensor, size: tuple[int, int],
+            radius_px: Union[torch.Tensor, float], chunk: Optional[int], centre: float, composite) -> torch.Tensor:
+    """Project and rank the points, cut the image into row bands and run ``composite`` on each.
+
+    ``centre``: offset (px) of a pixel centre from the integer grid. ``composite(pts, sel, y0, y1,
+    values, out)`` writes band rows ``[y0, y1)`` into ``out`` ``(C, (y1-y0)*W)``. Returns ``(C,H,W)``.
+    """
+    h, w = size
     n_ch = int(attrs.shape[1])
     out = np.zeros((n_ch, h * w), dtype=np.float32)
     radius = checked_radii(radius_px, int(xyz.shape[0])).numpy()
     pts = _prepare(xyz.detach().to(torch.float32).cpu().numpy(), K.detach().cpu().to(torch.float64).numpy(),
-                   radius, h, w)
+                   radius, h, w, centre)
     if pts is not None and n_ch > 0:
         values = np.ascontiguousarray(attrs.detach().cpu().to(torch.float32).numpy())
         bands = _bands(pts, h, w, DEFAULT_CHUNK if chunk is None else int(chunk))
 
         def render(band: tuple[int, int, np.ndarray]) -> None:
             y0, y1, sel = band
-            _composite_band(pts, sel, y0, y1, w, n_k, values, out[:, y0 * w:y1 * w])
+            composite(pts, sel, y0, y1, values, out[:, y0 * w:y1 * w])
 
         workers = min(max(torch.get_num_threads(), 1), len(bands))
         if workers > 1:
@@ -181,10 +271,11 @@ class _Points:
     row_hi: np.ndarray
 
 
-def _prepare(xyz: np.ndarray, K: np.ndarray, radius: np.ndarray, h: int, w: int):
+def _prepare(xyz: np.ndarray, K: np.ndarray, radius: np.ndarray, h: int, w: int, centre: float):
     """Project, cull and rank the points; None when no point can touch the image.
 
-    ``xyz`` ``(P,3)`` float32, ``radius`` ``(P,)`` float32 px. Works in blocks of ``_POINT_BLOCK``
+    ``xyz`` ``(P,3)`` float32, ``radius`` ``(P,)`` float32 px, ``centre`` the offset (px) of pixel
+    centres from the integer grid (0.5 official, 0 surface). Works in blocks of ``_POINT_BLOCK``
     points so that the temporaries stay small; the result holds 36 bytes per kept point.
     """
     n_all = xyz.shape[0]
@@ -212,9 +303,9 @@ def _prepare(xyz: np.ndarray, K: np.ndarray, radius: np.ndarray, h: int, w: int)
         x, y, z = (np.take(xyz[:, i], index).astype(np.float64) for i in range(3))
         r = np.take(radius, index).astype(np.float64)
         inv_z = 1.0 / z
-        # Centre coordinates (u - 0.5, v - 0.5): pixel column c is covered when |c - u| < r.
-        u = (K[0, 0] * x + K[0, 1] * y) * inv_z + (K[0, 2] - 0.5)
-        v = (K[1, 1] * y) * inv_z + (K[1, 2] - 0.5)
+        # Centre coordinates (u - centre, v - centre): pixel column c is covered when |c - u| < r.
+        u = (K[0, 0] * x + K[0, 1] * y) * inv_z + (K[0, 2] - centre)
+        v = (K[1, 1] * y) * inv_z + (K[1, 2] - centre)
         cx0 = np.floor(u - r).astype(np.int32) + 1
         cy0 = np.floor(v - r).astype(np.int32) + 1
         nx = np.maximum(np.ceil(u + r).astype(np.int32) - cx0, 1)
@@ -288,11 +379,13 @@ def _bands(pts: _Points, h: int, w: int, chunk: int) -> list[tuple[int, int, np.
     return [(rows[b], rows[b + 1], sel[cuts[b]:cuts[b + 1]]) for b in range(len(rows) - 1)]
 
 
-def _candidates(pts: _Points, sel: np.ndarray, y0: int, y1: int, w: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _candidates(pts: _Points, sel: np.ndarray, y0: int, y1: int, w: int,
+                tent: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
     """The covered (point, pixel) pairs of a band, sorted by (local pixel, band rank).
 
-    Returns ``key`` int64 ``local_pixel << bits | band_rank``, ``q`` float32 ``d^2 / r^2`` and
-    ``bits``, the width of the band-rank field.
+    Returns ``key`` int64 ``local_pixel << bits | band_rank``, a float32 value per pair and
+    ``bits``, the width of the band-rank field. The value is ``q = d^2 / r^2`` of the disc
+    footprint (``q < 1`` covers), or with ``tent`` the weight ``(1 - |dx|/r)(1 - |dy|/r) > 0``.
     """
     n = sel.shape[0]
     bits = max(n - 1, 1).bit_length()
@@ -313,8 +406,14 @@ def _candidates(pts: _Points, sel: np.ndarray, y0: int, y1: int, w: int) -> tupl
         qy = np.square(np.arange(ny, dtype=np.float32)[:, None] - pts.fy[g]) * ir2
         qx[(col < 0) | (col >= w)] = np.inf
         qy[(row < 0) | (row >= y1 - y0)] = np.inf
-        q = (qy[:, None, :] + qx[None, :, :]).ravel()
-        hit = np.flatnonzero(q < 1.0)
+        if tent:
+            tx = np.maximum(1.0 - np.sqrt(qx), 0.0)
+            ty = np.maximum(1.0 - np.sqrt(qy), 0.0)
+            q = (ty[:, None, :] * tx[None, :, :]).ravel()
+            hit = np.flatnonzero(q > 0.0)
+        else:
+            q = (qy[:, None, :] + qx[None, :, :]).ravel()
+            hit = np.flatnonzero(q < 1.0)
         word = ((row.astype(np.int64) * w) << shift)[:, None, :] + (col.astype(np.int64) << shift)[None, :, :]
         word += rank.astype(np.int64) << (shift - bits)
         if packed:
@@ -331,6 +430,38 @@ def _candidates(pts: _Points, sel: np.ndarray, y0: int, y1: int, w: int) -> tupl
     return word >> 32, (word & 0xFFFFFFFF).astype(np.uint32).view(np.float32), bits
 
 
+def _nearest(key: np.ndarray, value: np.ndarray, bits: int, n_pix: int, n_k: int):
+    """The first ``n_k`` candidates of every pixel (the nearest in z) of a sorted band.
+
+    Returns ``key``, ``value``, ``pix`` (local pixel), ``pos`` (slot 0..n_k-1 near to far) per kept
+    candidate and ``counts`` ``(n_pix,)``.
+    """
+    pix = key >> bits
+    counts = np.bincount(pix, minlength=n_pix)
+    pos = np.arange(key.size) - np.repeat(np.cumsum(counts) - counts, counts)
+    if counts.max() > n_k:
+        keep = np.flatnonzero(pos < n_k)
+        key, value, pos = np.take(key, keep), np.take(value, keep), np.take(pos, keep)
+        pix = key >> bits
+        counts = np.minimum(counts, n_k)
+    return key, value, pix, pos, counts
+
+
+def _points_of(pts: _Points, sel: np.ndarray, key: np.ndarray, bits: int) -> np.ndarray:
+    """Row in the caller's arrays of every candidate of a band."""
+    return pts.index[sel][key & ((1 << bits) - 1)]
+
+
+def _apply(point: np.ndarray, weight: np.ndarray, counts: np.ndarray, values: np.ndarray, out: np.ndarray) -> None:
+    """``out (C, n_pix)`` = per pixel, the sum over its candidates (runs of ``counts``, in pixel
+    order) of ``weight * values[point]``."""
+    n_pix = counts.shape[0]
+    indptr = np.zeros(n_pix + 1, dtype=np.int32 if point.size < 2**31 else np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    mat = scipy.sparse.csr_matrix((weight, point, indptr), shape=(n_pix, values.shape[0]))
+    out[:] = (mat @ values).T
+
+
 def _composite_band(pts: _Points, sel: np.ndarray, y0: int, y1: int, w: int, n_k: int,
                     values: np.ndarray, out: np.ndarray) -> None:
     """Composite one band into ``out`` ``(C, (y1-y0)*W)`` (a view of the output)."""
@@ -340,14 +471,7 @@ def _composite_band(pts: _Points, sel: np.ndarray, y0: int, y1: int, w: int, n_k
     if key.size == 0:
         return
     n_pix = (y1 - y0) * w
-    pix = key >> bits
-    counts = np.bincount(pix, minlength=n_pix)
-    pos = np.arange(key.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    if counts.max() > n_k:
-        keep = np.flatnonzero(pos < n_k)
-        key, q, pos = np.take(key, keep), np.take(q, keep), np.take(pos, keep)
-        pix = key >> bits
-        counts = np.minimum(counts, n_k)
+    key, q, pix, pos, counts = _nearest(key, q, bits, n_pix, n_k)
     alpha = 1.0 - q
     # Transmittance before slot k: prod_{l<k} (1 - a_l), slot-major for contiguous rows.
     slot = pos * n_pix + pix
@@ -358,8 +482,61 @@ def _composite_band(pts: _Points, sel: np.ndarray, y0: int, y1: int, w: int, n_k
     for k in range(1, n_k):
         np.multiply(trans[k - 1], 1.0 - slots[k - 1], out=trans[k])
     weight = alpha * trans.ravel()[slot]
-    point = pts.index[sel][key & ((1 << bits) - 1)]
-    indptr = np.zeros(n_pix + 1, dtype=np.int32 if key.size < 2**31 else np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    mat = scipy.sparse.csr_matrix((weight, point, indptr), shape=(n_pix, values.shape[0]))
-    out[:] = (mat @ values).T
+    _apply(_points_of(pts, sel, key, bits), weight, counts, values, out)
+
+
+def _composite_band_surface(pts: _Points, sel: np.ndarray, y0: int, y1: int, w: int, n_k: int,
+                            values: np.ndarray, out: np.ndarray, depth: np.ndarray, ids: Optional[np.ndarray],
+                            tol: float) -> None:
+    """``splat_surface`` for one band into ``out`` ``(C, (y1-y0)*W)``.
+
+    ``depth`` ``(P,)`` float32 z and ``ids`` ``(P,)`` int64 surface ids (or None) of the caller's
+    points. Works on the candidate list (sorted by pixel, near to far), so memory follows the
+    candidates, not the band's pixels: one pass per slot finds where surfaces start, a bincount sums
+    their tent weights, one pass per surface rank composites them front to back.
+    """
+    if sel.size == 0:
+        return
+    key, tent, bits = _candidates(pts, sel, y0, y1, w, tent=True)
+    if key.size == 0:
+        return
+    key, tent, pix, pos, counts = _nearest(key, tent, bits, (y1 - y0) * w, n_k)
+    point = _points_of(pts, sel, key, bits)
+    z = np.take(depth, point)
+    sid = None if ids is None else np.take(ids, point)
+    # A surface starts at a pixel's first candidate and wherever the id changes or z leaves the
+    # tolerance of the surface's first point; candidate i - 1 is the previous slot of the same pixel.
+    start = pos == 0
+    grow = np.float32(1.0 + tol)
+    limit = z * grow
+    first = None if sid is None else sid.copy()
+    for idx in _by_rank(counts, n_k)[1:]:
+        new = z[idx] > limit[idx - 1]
+        if sid is not None:
+            new |= sid[idx] != first[idx - 1]
+            first[idx] = np.where(new, sid[idx], first[idx - 1])
+        start[idx] = new
+        limit[idx] = np.where(new, limit[idx], limit[idx - 1])
+    surface = np.cumsum(start) - 1
+    total = np.bincount(surface, weights=tent)
+    cover = np.minimum(total, 1.0)
+    # Transmittance before each surface: the product of (1 - cover) of the pixel's nearer surfaces.
+    trans = np.ones(total.size)
+    for g in _by_rank(np.bincount(np.take(pix, np.flatnonzero(start))), n_k)[1:]:
+        trans[g] = trans[g - 1] * (1.0 - cover[g - 1])
+    weight = (tent * (trans * cover / total)[surface]).astype(np.float32)
+    _apply(point, weight, counts, values, out)
+
+
+def _by_rank(counts: np.ndarray, n: int) -> list[np.ndarray]:
+    """For a list grouped into runs of ``counts`` entries: the indices of the entries at position
+    0, 1, ..., n-1 of their run (ascending), one array per position."""
+    counts = counts[counts > 0]
+    starts = np.cumsum(counts) - counts
+    out = []
+    for r in range(n):
+        if r:
+            live = counts > r
+            counts, starts = counts[live], starts[live]
+        out.append(starts + r)
+    return out

@@ -1,4 +1,10 @@
-"""One frame seen through the camera: move both sides' points, size them, splat each side (SPEC j)."""
+"""One frame seen through the camera: move both sides' points, size them, splat each side (SPEC j).
+
+Two compositings (``RenderSettings.compositing``): ``'official'`` (pytorch3d's, SPEC j; what the
+learned decoder was trained on and what the goldens hold) and ``'surface'`` (``splat.splat_surface``:
+integer pixel centres, bilinear footprints, whole surfaces composited; the weight-free default chosen
+by ``pipeline.render_settings_for``). ``'auto'`` renders ``'official'`` here.
+"""
 from __future__ import annotations
 
 from typing import Callable, Optional, Union
@@ -14,6 +20,13 @@ MIN_DEPTH = 1e-6
 """Depth floor (depth units) of the official disparity 1/max(z', 1e-6) and adaptive radius."""
 
 BACKENDS = ("torch", "pytorch3d")
+
+COMPOSITINGS = ("auto", "official", "surface")
+
+OFFICIAL_RADIUS_PX = 1.5
+"""The official point radius (px at the source view). Its disc reaches past the neighbouring points;
+the surface footprint is ``radius / OFFICIAL_RADIUS_PX`` times the point spacing, so the default
+radius gives bilinear footprints that end exactly on the neighbouring points."""
 
 
 def move_points(xyz: torch.Tensor, pose: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
@@ -81,6 +94,33 @@ def splat_backend(name: str) -> Callable[..., torch.Tensor]:
                            f"('torch' needs nothing extra).")
 
 
+def compositing_of(settings: RenderSettings) -> str:
+    """``'official'`` or ``'surface'``: the compositing ``render_sides`` uses (``'auto'`` = official)."""
+    mode = settings.compositing
+    if mode not in COMPOSITINGS:
+        raise CinemagraphError(f"render: unknown compositing {mode!r}; expected one of {COMPOSITINGS} "
+                               f"('surface': sharp weight-free rendering, 'official': what the learned "
+                               f"decoder expects).")
+    if mode == "surface" and settings.backend != "torch":
+        raise CinemagraphError(f"render: compositing 'surface' is implemented by the built-in 'torch' backend "
+                               f"only, got backend {settings.backend!r}; use backend 'torch' or compositing "
+                               f"'official'.")
+    tol = settings.surface_tolerance
+    if mode == "surface" and not (isinstance(tol, (int, float)) and 0.0 <= tol < float("inf")):
+        raise CinemagraphError(f"render: surface_tolerance must be a relative depth gap >= 0 (default "
+                               f"{RenderSettings.surface_tolerance}), got {tol!r}.")
+    return "official" if mode == "auto" else mode
+
+
+def layer_ids(side: FramePoints) -> torch.Tensor:
+    """``(P,)`` int64 LDI layer of every point of ``side`` (from ``per_layer``)."""
+    counts = torch.as_tensor([int(n) for n in side.per_layer], dtype=torch.int64)
+    if bool((counts < 0).any()) or int(counts.sum()) != int(side.xyz.shape[0]):
+        raise CinemagraphError(f"render: per_layer counts {tuple(side.per_layer)} must be >= 0 and sum to the "
+                               f"{int(side.xyz.shape[0])} points of the side.")
+    return torch.repeat_interleave(torch.arange(counts.numel()), counts)
+
+
 def size_from_intrinsics(K: torch.Tensor) -> tuple[int, int]:
     """``(H, W)`` implied by official intrinsics: principal point ``(W//2, H//2)``, even H and W."""
     cx, cy = float(K[0, 2]), float(K[1, 2])
@@ -109,7 +149,9 @@ def render_sides(
             (dolly-zoom), the principal point is kept.
         pose: ``(4,4)`` point transform of this frame (``p' = R p + t``, depth units).
         time: t / N in [0, 1), stored in the result for the blend.
-        settings: radius (px at the source view), adaptive radius, points per pixel, backend.
+        settings: radius (px at the source view), adaptive radius, points per pixel, backend,
+            compositing (``'auto'`` = ``'official'``; ``'surface'`` keeps each LDI layer a separate
+            surface and uses footprints of ``radius / OFFICIAL_RADIUS_PX`` times the adaptive scale).
         size: output ``(H, W)``; default: inferred from K's principal point (official intrinsics
             ``(W//2, H//2)``, so exact for even sizes; pass it for odd sizes).
 
@@ -135,6 +177,7 @@ def render_sides(
     K_frame = K.clone()
     K_frame[0, 0] *= float(K_scale)
     K_frame[1, 1] *= float(K_scale)
+    surface = compositing_of(settings) == "surface"
     splat = splat_backend(settings.backend)
 
     moved = [move_points(s.xyz, pose) for s in sides]
@@ -144,7 +187,13 @@ def render_sides(
         n = int(pts.shape[0])
         radius = point_radii(side.xyz[:, 2], pts[:, 2], settings.radius_px, settings.adaptive_radius)
         feats = torch.cat([side.attrs.to(torch.float32), disp[start:start + n, None]], dim=1)
-        maps.append(splat(pts, feats, K_frame, (h, w), radius, points_per_pixel=settings.points_per_pixel))
+        if surface:
+            maps.append(torch_splat.splat_surface(pts, feats, K_frame, (h, w), radius / OFFICIAL_RADIUS_PX,
+                                                  surface_ids=layer_ids(side),
+                                                  points_per_pixel=settings.points_per_pixel,
+                                                  depth_tolerance=settings.surface_tolerance))
+        else:
+            maps.append(splat(pts, feats, K_frame, (h, w), radius, points_per_pixel=settings.points_per_pixel))
         start += n
     backward = maps[1] if bwd is not None else torch.zeros(n_ch + 1, h, w)
     return SideMaps(forward=maps[0], backward=backward, time=float(time))
