@@ -47,6 +47,9 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
                    help="learned networks: fp32 (faithful) or fp16/bf16 autocast (CUDA only, faster)")
     p.add_argument("--inpaint", default="auto", choices=("auto", "classical", "learned", "none"))
     p.add_argument("--forward-only", action="store_true", help="naive animation: no symmetric blending")
+    p.add_argument("--compositing", default="auto", choices=("auto", "official", "surface"),
+                   help="splatting: surface (weight-free default: an unmoved view comes back exactly) or official "
+                        "(pytorch3d-style, what the learned decoder needs); auto picks per decoder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
 
 
@@ -92,7 +95,8 @@ def _config(a: argparse.Namespace):
     return PipelineConfig(num_frames=a.frames, fps=a.fps, speed=a.speed, camera=camera, amplitude=a.amplitude,
                           sigma=getattr(a, "sigma", None), depth_kind=getattr(a, "depth_kind", "disparity"),
                           max_side=a.size or MAX_SIDE, inpaint=a.inpaint,
-                          render=replace(RenderSettings(), crop=a.crop, symmetric=not a.forward_only)).validate()
+                          render=replace(RenderSettings(), crop=a.crop, symmetric=not a.forward_only,
+                                                 compositing=a.compositing)).validate()
 
 
 def _models(a: argparse.Namespace):
