@@ -96,7 +96,7 @@ def _config(a: argparse.Namespace):
                           sigma=getattr(a, "sigma", None), depth_kind=getattr(a, "depth_kind", "disparity"),
                           max_side=a.size or MAX_SIDE, inpaint=a.inpaint,
                           render=replace(RenderSettings(), crop=a.crop, symmetric=not a.forward_only,
-                                                 compositing=a.compositing)).validate()
+                                         compositing=a.compositing)).validate()
 
 
 def _models(a: argparse.Namespace):
