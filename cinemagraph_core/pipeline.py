@@ -55,6 +55,9 @@ class PipelineConfig:
     render: splatting, blending and crop settings.
     faithful: reproduce the official demo's numbers, quirks included; False (default) fixes the
         far-layer cut that leaves the farthest pixels (a sky) without motion (``build_ldi``).
+    keep_visible: keep the visible pixels that the official layering repaints along every layer
+        boundary (``build_ldi``). None (default): on with the weight-free inpainters, off with the
+        learned one and with ``faithful``; True/False: as given.
     """
 
     num_frames: int = 60
@@ -72,6 +75,7 @@ class PipelineConfig:
     decoder: str = "auto"
     render: RenderSettings = field(default_factory=RenderSettings)
     faithful: bool = False
+    keep_visible: Optional[bool] = None
 
     def validate(self) -> "PipelineConfig":
         if int(self.num_frames) < 1:
@@ -87,6 +91,8 @@ class PipelineConfig:
                                      ("depth_kind", self.depth_kind, ("disparity", "depth", "metric"))):
             if value not in allowed:
                 raise CinemagraphError(f"{name} must be one of {', '.join(allowed)}, got '{value}'")
+        if not (self.keep_visible is None or isinstance(self.keep_visible, bool)):
+            raise CinemagraphError(f"keep_visible must be None (auto), True or False, got {self.keep_visible!r}")
         if int(self.max_side) < 32:
             raise CinemagraphError(f"max_side must be at least 32 px, got {self.max_side}")
         make_camera(self.camera, int(self.num_frames), self.amplitude)
@@ -189,8 +195,9 @@ def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] 
     motion = resolve_motion(image, hints, flow, config, models)
     report(2)
     if config.layered:
+        keep = False if config.faithful and config.keep_visible is None else config.keep_visible
         ldi = build_ldi(image, dep.depth, resolve_inpainter(config, models), progress=scaled(progress, 2, 1, total),
-                        official_far_cut=config.faithful)
+                        official_far_cut=config.faithful, keep_visible=keep)
     else:
         ldi = single_layer_ldi(image, dep.depth)
     report(3)

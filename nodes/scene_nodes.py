@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.layers.ldi import build_ldi, single_layer_ldi
 from cinemagraph_core.models import Models
 from cinemagraph_core.pipeline import PipelineConfig, resolve_features
@@ -11,6 +12,10 @@ from cinemagraph_core.types import LDI, Depth
 
 from . import common, convert, models, previews
 from .comfy import NodeProgress
+
+
+VISIBLE_PIXELS = {models.AUTO: None, "keep": True, "official": False}
+"""LDIBuild's visible_pixels choices -> build_ldi's keep_visible."""
 
 
 class LDIBuild:
@@ -31,6 +36,15 @@ class LDIBuild:
                                                     "no inpainting (the naive point cloud; holes appear).",
                                          default=True),
             },
+            "optional": {
+                "visible_pixels": common.widget(list(VISIBLE_PIXELS),
+                                                "What happens to the visible pixels within ~5 px of a nearer layer. "
+                                                "keep: they keep their colour, depth and motion (no repainted band "
+                                                "along layer boundaries). official: the inpainter repaints them, as "
+                                                "the paper's code does. auto: keep with the classical or no "
+                                                "inpainter, official with the 3D-Photo nets.",
+                                                default=models.AUTO),
+            },
         }
 
     RETURN_TYPES = (common.LDI, "IMAGE", "MASK")
@@ -46,7 +60,10 @@ class LDIBuild:
     def IS_CHANGED(cls, inpainter: str = models.AUTO, **_):
         return models.fingerprint("inpaint", inpainter)
 
-    def run(self, image, depth, inpainter: str = models.AUTO, layered: bool = True):
+    def run(self, image, depth, inpainter: str = models.AUTO, layered: bool = True,
+            visible_pixels: str = models.AUTO):
+        if visible_pixels not in VISIBLE_PIXELS:
+            raise CinemagraphError(f"visible_pixels must be one of {', '.join(VISIBLE_PIXELS)}, got {visible_pixels!r}")
         images = convert.image_batch(image)
         depths = convert.items_of(depth, Depth, "depth")
         b = convert.batch_size(image=len(images), depth=len(depths))
@@ -58,7 +75,8 @@ class LDIBuild:
             convert.check_size(tuple(img.shape[1:]), dep.size, "the depth",
                                "connect the same image to DepthDPT and LDIBuild")
             if layered:
-                ldis.append(build_ldi(img, dep.depth, backend, progress=progress.item(i)))
+                ldis.append(build_ldi(img, dep.depth, backend, progress=progress.item(i),
+                                      keep_visible=VISIBLE_PIXELS[visible_pixels]))
             else:
                 ldis.append(single_layer_ldi(img, dep.depth))
                 progress.item(i)(1, 1)

@@ -6,7 +6,7 @@ import golden
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.layers.bins import depth_bins
 from cinemagraph_core.layers.inpaint import ClassicalInpainter, LearnedInpainter, NoInpainter
-from cinemagraph_core.layers.ldi import build_ldi, clamp_depth, single_layer_ldi
+from cinemagraph_core.layers.ldi import build_ldi, clamp_depth, keeps_visible, single_layer_ldi
 from cinemagraph_core.ops.filters import erode
 
 BACKGROUND = (0.2, 0.6, 0.9)
@@ -88,9 +88,10 @@ def test_classical_layers_and_fill():
     assert (mid_alpha & (depth < 2)).any()
 
 
-def test_classical_ordering_rules():
+@pytest.mark.parametrize("keep", [True, False])
+def test_classical_ordering_rules(keep):
     image, depth = _scene()
-    ldi = build_ldi(image, depth, ClassicalInpainter(), bins=BINS)
+    ldi = build_ldi(image, depth, ClassicalInpainter(), bins=BINS, keep_visible=keep)
     alpha = ldi.rgba[:, 3] > 0
     d = ldi.depth[:, 0]
     for i in range(1, ldi.num_layers):
@@ -144,7 +145,7 @@ def test_the_farthest_plane_keeps_its_visibility_mask():
 
 def test_no_inpainter_keeps_only_context():
     image, depth = _scene()
-    ldi = build_ldi(image, depth, NoInpainter(), bins=BINS)
+    ldi = build_ldi(image, depth, NoInpainter(), bins=BINS, keep_visible=False)
     assert ldi.inpainter == "none" and ldi.num_layers == 3
     for i in range(1, ldi.num_layers):
         alpha = ldi.rgba[i, 3]
@@ -155,13 +156,100 @@ def test_no_inpainter_keeps_only_context():
     assert torch.all(ldi.rgba[2, 3][depth < 2] == 0)
 
 
-def test_thin_layer_is_skipped():
+@pytest.mark.parametrize("keep", [True, False])
+def test_thin_layer_is_skipped(keep):
     image, depth = _scene()
     depth[10:13, 5:20] = 8.0
     bins = np.array([0.9, 2.0, 6.0, 10.0, 21.0])
-    ldi = build_ldi(image, depth, NoInpainter(), bins=bins)
+    ldi = build_ldi(image, depth, NoInpainter(), bins=bins, keep_visible=keep)
     assert ldi.num_layers == 3 and len(ldi.bins) == 5
     assert torch.all(ldi.mask[:, 0, 10:13, 5:20] == 0)
+
+
+def _two_planes(h: int = 64, w: int = 80):
+    """A textured, slanted far plane (depth 5..5.79) behind a near box (depth 1), 7 px from the left
+    border; bins separating the two."""
+    y, x = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
+    depth = 5.0 + 0.01 * x
+    image = torch.stack([0.5 + 0.4 * torch.sin(0.9 * x + 0.3 * y), 0.5 + 0.4 * torch.cos(0.7 * y - 0.2 * x),
+                         (0.1 + 0.01 * (x + y)) % 1.0])
+    near = (x >= 7) & (x < 40) & (y >= 16) & (y < 48)
+    depth[near] = 1.0
+    image[:, near] = torch.tensor([0.9, 0.1, 0.1]).view(3, 1)
+    return image, depth, np.array([0.9, 3.0, 5.9])
+
+
+@pytest.mark.parametrize("inpainter", [ClassicalInpainter(), NoInpainter()], ids=lambda p: p.name)
+def test_keep_visible_far_band_keeps_its_colour_depth_and_motion(inpainter):
+    image, depth, bins = _two_planes()
+    far = depth >= bins[1]
+    kept = build_ldi(image, depth, inpainter, bins=bins)
+    official = build_ldi(image, depth, inpainter, bins=bins, keep_visible=False)
+    context = erode(far.float()[None, None], 10)[0, 0] > 0
+    band = far & ~context
+    band[-1], band[:, -1] = False, False  # the official box never reaches the last row and column
+    assert band[16:48, 3:7].all() and not band[:, :3].any()
+    # every visible far pixel keeps its colour and depth exactly, and is visible in the far layer's mask
+    visible = far.clone()
+    visible[-1], visible[:, -1] = context[-1], context[:, -1]
+    assert torch.equal(kept.rgba[1, :3][:, visible], image[:, visible])
+    assert torch.all(kept.rgba[1, 3][visible] == 1)
+    assert torch.equal(kept.depth[1, 0][visible], depth[visible])
+    assert torch.equal(kept.mask[1, 0] > 0, visible)
+    # the official layering drops the band from the mask and repaints (classical) or empties it (none)
+    assert not (official.mask[1, 0][band] > 0).any()
+    covered = official.rgba[1, 3] > 0
+    if inpainter.name == "none":
+        assert not covered[band].any() and torch.equal(kept.rgba[1, 3] > 0, covered | visible)
+    else:
+        assert (official.rgba[1, :3][:, band] - image[:, band]).abs().max() > 0.2
+        assert torch.equal(kept.rgba[1, 3] > 0, covered)
+    assert torch.equal(kept.rgba[0], official.rgba[0]) and torch.equal(kept.mask[0], official.mask[0])
+
+
+def test_keep_visible_fill_continues_the_kept_pixels():
+    """Far plane: blue, then a red strip narrower than the context erosion, then a green 1-px ring touching
+    a near wall. Kept, the fill behind the wall continues the red strip (the ring does not guide it);
+    officially it continues the blue context."""
+    h, w, wall = 48, 80, 40
+    depth = torch.full((h, w), 5.0)
+    depth[:, wall:] = 1.0
+    image = torch.zeros(3, h, w)
+    image[2, :, :36] = 1.0
+    image[0, :, 36:39] = 1.0
+    image[1, :, 39] = 1.0
+    image[:, :, wall:] = 0.5
+    bins = np.array([0.9, 3.0, 5.1])
+    kept = build_ldi(image, depth, ClassicalInpainter(), bins=bins)
+    official = build_ldi(image, depth, ClassicalInpainter(), bins=bins, keep_visible=False)
+    assert torch.equal(kept.rgba[1, :3, :-1, 36:wall], image[:, :-1, 36:wall])
+    behind = (slice(10, 38), slice(wall, wall + 3))
+    red, green, blue = (kept.rgba[1, c][behind] for c in range(3))
+    assert red.min() > 0.9 and green.max() < 0.1 and blue.max() < 0.1
+    assert official.rgba[1, 2][behind].min() > 0.9 and official.rgba[1, 0][behind].max() < 0.1
+
+
+def test_keep_visible_masks_partition_the_visible_pixels():
+    """With the kept pixels every visible pixel is in the mask of its own bin only, with its own colour (up
+    to the last row and column, which the official box never reaches); officially a band along each
+    layer boundary is in no mask."""
+    image, depth = _scene()
+    kept = build_ldi(image, depth, ClassicalInpainter(), bins=BINS)
+    official = build_ldi(image, depth, ClassicalInpainter(), bins=BINS, keep_visible=False)
+    own = torch.stack([(depth >= BINS[i]) & (depth < BINS[i + 1]) for i in range(len(BINS) - 1)])
+    own[:, -1], own[:, :, -1] = False, False
+    inner = (slice(None), slice(None, -1), slice(None, -1))
+    assert kept.num_layers == 3
+    assert torch.equal(kept.mask[:, 0][inner] > 0, own[inner])
+    for i in range(kept.num_layers):
+        assert torch.equal(kept.rgba[i, :3][:, own[i]], image[:, own[i]])
+    assert (official.mask[:, 0][inner].sum(0) == 0).sum() > 100
+
+
+def test_keeps_visible_is_on_for_the_weight_free_backends_only(learned):
+    assert keeps_visible(ClassicalInpainter()) and keeps_visible(NoInpainter())
+    assert not keeps_visible(learned)
+    assert keeps_visible(learned, True) and not keeps_visible(NoInpainter(), False)
 
 
 def test_progress_per_bin():

@@ -128,6 +128,33 @@ def test_weight_free_frame_zero_reproduces_the_nearest_layer(prepared):
     assert errors["auto"].mean() < 0.5 * errors["official"].mean()
 
 
+def test_weight_free_frame_zero_is_the_input_with_the_kept_pixels(demo, prepared):
+    """The weight-free LDI keeps the visible pixels along layer boundaries, so at the source view, t = 0,
+    every pixel comes back (but the last row and column, which the official inpainting box never
+    reaches); the official layering (keep_visible=False) repaints a band there."""
+    scene, hints = demo
+    config = pipeline.PipelineConfig(num_frames=N, camera="static")
+    official = pipeline.prepare_scene(scene.image, depth=scene.depth, hints=hints,
+                                      config=replace(config, keep_visible=False))
+    errors = {}
+    for name, ready in (("kept", prepared), ("official", official)):
+        first = next(pipeline.iter_rgb(pipeline.make_frames(ready, config), indices=[0]))[1]
+        errors[name] = (first - scene.image).abs()[:, :-1, :-1]
+    assert errors["kept"].max() < 1e-4
+    assert errors["official"].max() > 0.1
+    assert bool((prepared.ldi.mask >= official.ldi.mask).all()) and prepared.ldi.mask.sum() > official.ldi.mask.sum()
+
+
+def test_faithful_keeps_the_official_layering(demo, prepared):
+    scene, hints = demo
+    faithful = pipeline.prepare_scene(scene.image, depth=scene.depth, hints=hints,
+                                      config=pipeline.PipelineConfig(num_frames=N, faithful=True))
+    both = pipeline.prepare_scene(scene.image, depth=scene.depth, hints=hints,
+                                  config=pipeline.PipelineConfig(num_frames=N, faithful=True, keep_visible=False))
+    assert torch.equal(faithful.ldi.rgba, both.ldi.rgba) and torch.equal(faithful.ldi.mask, both.ldi.mask)
+    assert not torch.equal(faithful.ldi.rgba, prepared.ldi.rgba)
+
+
 def test_variants_naive_forward_only_and_crop(demo):
     scene, hints = demo
     config = pipeline.PipelineConfig(num_frames=4, layered=False, inpaint="none",
@@ -165,6 +192,7 @@ def test_render_video_runs_the_whole_chain_from_a_depth_map(demo):
     (dict(inpaint="magic"), "inpaint"),
     (dict(depth_kind="inverse"), "depth_kind"),
     (dict(max_side=4), "max_side"),
+    (dict(keep_visible="yes"), "keep_visible"),
 ])
 def test_bad_configuration_is_refused(kwargs, message):
     with pytest.raises(CinemagraphError, match=message):

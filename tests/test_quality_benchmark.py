@@ -156,14 +156,18 @@ def test_quick_benchmark_reproduces_the_papers_ordering(quick):
         assert 15.0 < row["psnr"] < 45.0 and 0.3 < row["ssim"] < 1.0
         assert row["frames"] == len(QUICK.scenes) * len(QUICK.trajectories) * len(QUICK.times)
     # 3D symmetric animation beats forward-only animation, with and without layering, above all on the fluid
-    assert s["naive_sym"]["psnr"] > s["naive"]["psnr"] + 0.2
-    assert s["full"]["psnr"] > s["no_sym"]["psnr"] + 0.2
-    assert s["full"]["psnr_fluid"] > s["no_sym"]["psnr_fluid"] + 0.3
-    # inpainting beats none, above all where it acts: content hidden in the input view
-    assert s["full"]["psnr"] > s["no_inpaint"]["psnr"]
-    assert s["full"]["psnr_disoccluded"] > s["no_inpaint"]["psnr_disoccluded"] + 0.5
+    # (measured: +3.1, +1.8 and +4.8 dB)
+    assert s["naive_sym"]["psnr"] > s["naive"]["psnr"] + 1.5
+    assert s["full"]["psnr"] > s["no_sym"]["psnr"] + 1.0
+    assert s["full"]["psnr_fluid"] > s["no_sym"]["psnr_fluid"] + 2.5
+    # inpainting beats none, above all where it acts: content hidden in the input view (measured: +0.29 dB on
+    # whole frames, +2.1 dB on the disoccluded pixels; see benchmarks/quality/RESULTS.md for the whole-frame gap)
+    assert s["full"]["psnr"] > s["no_inpaint"]["psnr"] + 0.1
+    assert s["full"]["psnr_disoccluded"] > s["no_inpaint"]["psnr_disoccluded"] + 1.0
+    # the layered variants keep the visible pixels: the source view comes back (>= 52 dB measured, official
+    # layering 26-37 dB)
     assert len(quick.floor) == len(QUICK.scenes) * len(s)
-    assert all(f.psnr > 20.0 for f in quick.floor)
+    assert all(f.psnr > 45.0 for f in quick.floor)
 
 
 def test_quick_benchmark_is_deterministic(quick):

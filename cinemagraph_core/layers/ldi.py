@@ -11,7 +11,7 @@ from ..ops.filters import erode
 from ..progress import ProgressFn
 from ..types import LDI
 from .bins import as_depth_map, depth_bins
-from .inpaint import Inpainter, default_inpainter
+from .inpaint import Inpainter, LearnedInpainter, default_inpainter
 from .refine import inpainting_bbox, refine_near_depth_discontinuity
 
 CONTEXT_KERNEL = 10
@@ -22,6 +22,9 @@ BBOX_BORDER = 40
 """Growth (px) of the context bounding box that limits the holes."""
 BEHIND = 1.05
 """Ordering fix: a pixel not behind the nearer layers is pushed to 1.05 x their depth."""
+EDGE_KERNEL = 3
+"""With ``keep_visible``, kept pixels within this erosion window of a nearer layer (the ring of 1 px that
+touches it, mixed colours and uncertain depth) do not guide the inpainting."""
 
 
 def _check_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -55,9 +58,46 @@ def _bin_mask(d: torch.Tensor, b: np.ndarray, i: int) -> torch.Tensor:
     return ((d >= b[i]) & upper).float()
 
 
+def keeps_visible(inpainter: Inpainter, keep_visible: Optional[bool] = None) -> bool:
+    """Whether ``build_ldi`` keeps the visible pixels of its hole regions (see there).
+
+    ``keep_visible`` None (auto) means on for the weight-free backends (classical, none) and off for
+    the learned 3D-Photo nets, whose layers feed the learned features and decoder that were trained
+    on the official (repainted) layers and that reproduce the official frames.
+    """
+    if keep_visible is None:
+        return inpainter.name != LearnedInpainter.name
+    return bool(keep_visible)
+
+
+def _inpaint_layer(inp: Inpainter, rgb: torch.Tensor, d: torch.Tensor, far: torch.Tensor, context: torch.Tensor,
+                   holes: torch.Tensor, depth_range: tuple[float, float],
+                   keep: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Depth ``(1,1,H,W)``, RGBA ``(1,4,H,W)`` and visibility ``(1,1,H,W)`` of one layer before its far cut.
+
+    rgb ``(1,3,H,W)``, d ``(1,1,H,W)``; far, context, holes ``(1,1,H,W)`` 0/1 (official, SPEC f).
+    Officially the inpainter fills the holes from the context and the visibility is the context.
+    With ``keep`` the hole pixels in ``far`` (visible at this layer's depth or farther) get the input
+    colour, depth and alpha 1 and count as visible; those not touching a nearer layer (``EDGE_KERNEL``)
+    also join the context the inpainter fills from, so a fill continues the pixels next to it.
+    """
+    if not keep:
+        layer_depth = inp.inpaint_depth(d, holes, context, depth_range)
+        return layer_depth, inp.inpaint_rgb(holes, context, rgb * context), context
+    seen = far * holes
+    guide = erode(far, EDGE_KERNEL) * seen
+    fill_context, fill_holes = context + guide, holes - guide
+    layer_depth = inp.inpaint_depth(d, fill_holes, fill_context, depth_range)
+    rgba = inp.inpaint_rgb(fill_holes, fill_context, rgb * fill_context)
+    shown = seen > 0.5
+    layer_depth = torch.where(shown, d, layer_depth)
+    rgba = torch.where(shown, torch.cat([rgb, torch.ones_like(d)], 1), rgba)
+    return layer_depth, rgba, context + seen
+
+
 def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpainter] = None,
               bins: Optional[np.ndarray] = None, progress: Optional[ProgressFn] = None,
-              official_far_cut: bool = False) -> LDI:
+              official_far_cut: bool = False, keep_visible: Optional[bool] = None) -> LDI:
     """Split an image into depth layers and inpaint what each layer's nearer layers hide.
 
     image: ``(3,H,W)`` float32 0..1; depth: ``(H,W)`` float32 depth units (> 0.01); inpainter: a
@@ -72,11 +112,19 @@ def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpa
     As ``b[-1] = max + 1e-6`` rounds to ``max`` in float32 for depths >= 32, the farthest pixels (a
     sky, a far wall) are then in no mask, so they never move. Off by default (the mask of the last
     layer is closed, like its alpha); on to reproduce the official numbers.
+    keep_visible: the 10x10 context erosion turns the visible pixels within ~5 px of every nearer
+    layer into holes, which the official code repaints (a band of wrong colour and depth along each
+    layer boundary, even in the source view). On: in every layer i >= 1 the hole pixels that are
+    visible in the input at depth >= b_i keep the input colour and depth (alpha 1), those of the
+    layer's own bin count as visible in its mask (so they keep their motion), and all but the 1-px
+    ring touching a nearer layer guide the inpainting of the hidden pixels. None (default): on for
+    the weight-free backends, off for the learned one (``keeps_visible``); False: the official layering.
     """
     d = as_depth_map(depth)
     rgb = _check_image(image, tuple(d.shape))[None]
     b = depth_bins(d) if bins is None else _check_bins(bins)
     inp = default_inpainter(inpainter)
+    keep = keeps_visible(inp, keep_visible)
     d = d[None, None]
     n = len(b) - 1
     rgbas, depths, masks = [], [], []
@@ -94,12 +142,13 @@ def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpa
     for i in range(1, n):
         alpha = _bin_mask(d, b, i)
         if float(erode(alpha, CONTEXT_KERNEL).sum()) >= MIN_LAYER_PIXELS:
-            context = erode((d >= b[i]).float(), CONTEXT_KERNEL)
+            far = (d >= b[i]).float()
+            context = erode(far, CONTEXT_KERNEL)
             holes = (1.0 - context) * inpainting_bbox(context, BBOX_BORDER)
-            layer_depth = inp.inpaint_depth(d, holes, context, (float(b[i]), float(b[i + 1])))
+            layer_depth, rgba, visible = _inpaint_layer(inp, rgb, d, far, context, holes,
+                                                        (float(b[i]), float(b[i + 1])), keep)
             closed = i == n - 1 and not official_far_cut
             near = (layer_depth <= b[i + 1] if closed else layer_depth < b[i + 1]).float()
-            rgba = inp.inpaint_rgb(holes, context, rgb * context)
             if i < n - 1:
                 rgba = rgba * near
                 layer_depth = refine_near_depth_discontinuity(layer_depth, rgba[:, 3:4])
@@ -108,7 +157,7 @@ def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpa
             pre_depth = torch.where(solid, layer_depth, pre_depth)
             rgbas.append(rgba)
             depths.append(layer_depth)
-            masks.append(context * near)
+            masks.append(visible * near)
         if progress is not None:
             progress(i + 1, n)
     return LDI(rgba=torch.cat(rgbas), depth=torch.cat(depths), mask=torch.cat(masks), bins=b,
