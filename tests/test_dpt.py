@@ -93,7 +93,6 @@ def test_official_chain_golden(model):
     """One run through the public pieces: net input, raw output, .pfm, 16-bit PNG, depth."""
     from cinemagraph_core.depth.convert import depth_from_prediction, quantise_disparity
 
-    g = golden.load(CHAIN)
     image = image_from(CHAIN)
     seen = {}
     handle = model.register_forward_hook(lambda m, args, out: seen.update(x=args[0], out=out.clone()))
