@@ -7,29 +7,19 @@
 //
 // Environment: COMFY_HOME (folder with ComfyUI/ and venv/, default ../comfy beside the repository),
 // CHROMIUM (default /usr/bin/chromium), E2E_FRAMES (frames rendered, default 4), E2E_TIMEOUT_S (600).
-import { spawn } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { chromium } from "playwright-core";
-
 import { HINT_DIVISOR, distanceToSegment, fitImage, parseHints, parseStrokes, toImage } from "../../web/cinemagraph_editor_logic.js";
+import { PACK, REPO, getJson, loadWorkflow, openComfy, runAndWait, sleep } from "./comfy_session.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const REPO = resolve(HERE, "../..");
-const COMFY_HOME = resolve(process.env.COMFY_HOME ?? join(REPO, "..", "comfy"));
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const FRAMES = Number(process.env.E2E_FRAMES ?? 4);
 const TIMEOUT_S = Number(process.env.E2E_TIMEOUT_S ?? 600);
 const ARTIFACTS = join(HERE, "artifacts");
 const WORKFLOW = join(REPO, "workflows", "cinemagraph_stages.json");
-const PACK = "comfyui-3d-cinemagraph";
 const TOLERANCE_PX = 2;
-const CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 const log = (...args) => console.log("[e2e]", ...args);
 const checks = [];
@@ -37,76 +27,6 @@ const checks = [];
 function check(ok, what) {
   checks.push({ ok: Boolean(ok), what });
   log(ok ? "ok  " : "FAIL", what);
-}
-
-function freePort() {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => done(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((done) => setTimeout(done, ms));
-
-async function getJson(url) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
-  return res.json();
-}
-
-/** Start ComfyUI on 127.0.0.1 with a private input/output/user/temp tree and this pack linked in. */
-async function startComfy(tmp) {
-  const comfy = join(COMFY_HOME, "ComfyUI");
-  const python = join(COMFY_HOME, "venv", "bin", "python");
-  for (const path of [join(comfy, "main.py"), python]) {
-    if (!existsSync(path)) {
-      throw new Error(`${path} not found: install ComfyUI with ../shared/tools/install_comfyui.sh or set COMFY_HOME`);
-    }
-  }
-  for (const d of ["input", "output", "user/default", "temp", "custom_nodes"]) mkdirSync(join(tmp, d), { recursive: true });
-  // A returning user: no template gallery over the canvas.
-  writeFileSync(join(tmp, "user", "default", "comfy.settings.json"), JSON.stringify({ "Comfy.TutorialCompleted": true }));
-  symlinkSync(REPO, join(tmp, "custom_nodes", PACK));
-  cpSync(join(REPO, "workflows", "inputs"), join(tmp, "input"), { recursive: true });
-  const yaml = join(tmp, "extra_paths.yaml");
-  writeFileSync(yaml, `e2e:\n    custom_nodes: ${JSON.stringify(join(tmp, "custom_nodes"))}\n`);
-  const port = await freePort();
-  const args = ["-u", "main.py", "--cpu", "--listen", "127.0.0.1", "--port", String(port),
-    "--input-directory", join(tmp, "input"), "--output-directory", join(tmp, "output"),
-    "--user-directory", join(tmp, "user"), "--temp-directory", join(tmp, "temp"),
-    "--database-url", `sqlite:///${join(tmp, "comfyui.db")}`, "--extra-model-paths-config", yaml,
-    "--disable-auto-launch", "--disable-api-nodes"];
-  const logFile = join(tmp, "server.log");
-  const chunks = [];
-  const proc = spawn(python, args, { cwd: comfy, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  proc.stdout.on("data", (d) => chunks.push(d));
-  proc.stderr.on("data", (d) => chunks.push(d));
-  const url = `http://127.0.0.1:${port}`;
-  const stop = () => {
-    writeFileSync(logFile, Buffer.concat(chunks));
-    try {
-      process.kill(-proc.pid, "SIGTERM");
-    } catch {
-      // already gone
-    }
-  };
-  const deadline = Date.now() + 300_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) break;
-    try {
-      await getJson(`${url}/system_stats`);
-      log(`ComfyUI answers on ${url}`);
-      return { url, stop, serverLog: () => Buffer.concat(chunks).toString() };
-    } catch {
-      await sleep(500);
-    }
-  }
-  stop();
-  throw new Error(`ComfyUI did not start:\n${Buffer.concat(chunks).toString().slice(-3000)}`);
 }
 
 /** Drag the mouse from a to b (client px) in steps, as a person would. */
@@ -119,34 +39,18 @@ async function drag(page, [x0, y0], [x1, y1], steps = 12) {
 
 async function main() {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const tmp = mkdtempSync(join(tmpdir(), "cinemagraph-e2e-"));
-  const server = await startComfy(tmp);
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
-  const pageErrors = [];
-  const consoleErrors = [];
-  const missing = [];
+  const session = await openComfy({ log });
+  const { page, url } = session;
+  const { page: pageErrors, console: consoleErrors, http: missing } = session.errors;
   try {
-    const info = await getJson(`${server.url}/object_info/MaskHints`);
+    const info = await getJson(`${url}/object_info/MaskHints`);
     check(info.MaskHints?.input?.optional?.mask_strokes, "the server knows MaskHints.mask_strokes");
-    const extensions = await getJson(`${server.url}/extensions`);
+    const extensions = await getJson(`${url}/extensions`);
     check(extensions.some((e) => e.endsWith(`/${PACK}/cinemagraph_editor.js`)), "the editor is served from WEB_DIRECTORY");
 
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, deviceScaleFactor: 1 });
-    page.on("console", (m) => {
-      if (m.type() === "error") consoleErrors.push(`${m.text()} ${m.location()?.url ?? ""}`);
-    });
-    page.on("response", (r) => {
-      if (r.status() >= 400) missing.push(`${r.status()} ${r.url()}`);
-    });
-    page.on("pageerror", (e) => pageErrors.push(String(e)));
-    await page.goto(server.url, { waitUntil: "load" });
-    await page.waitForFunction(() => window.app?.graph && window.app.vueAppReady, null, { timeout: 120_000 });
-    await page.waitForFunction(() => window.LiteGraph?.registered_node_types?.MaskHints, null, { timeout: 60_000 });
-
     // Open the shipped workflow as the frontend's File > Open does (app.loadGraphData), then frame MaskHints.
-    const workflow = JSON.parse(readFileSync(WORKFLOW, "utf8"));
-    const nodeId = await page.evaluate(async ([wf, frames]) => {
-      await window.app.loadGraphData(wf, true, true, "cinemagraph_stages.json");
+    await loadWorkflow(page, WORKFLOW);
+    const nodeId = await page.evaluate((frames) => {
       const graph = window.app.graph;
       const hints = graph.nodes.find((n) => n.type === "MaskHints");
       const animate = graph.nodes.find((n) => n.type === "SymmetricAnimate");
@@ -159,7 +63,7 @@ async function main() {
       canvas.ds.offset = [-hints.pos[0] + 380, -hints.pos[1] + 60];
       canvas.setDirty(true, true);
       return hints.id;
-    }, [workflow, FRAMES]);
+    }, FRAMES);
     const canvasEl = page.locator(".cinemagraph-editor canvas");
     await canvasEl.waitFor({ state: "visible", timeout: 30_000 });
     await page.waitForFunction((id) => {
@@ -248,18 +152,7 @@ async function main() {
 
     // Queue the prompt with the Run button's shortcut and wait for the run to finish.
     await page.mouse.click(box.x + box.width + 200, box.y - 30);
-    const before = Object.keys(await getJson(`${server.url}/history`));
-    await page.keyboard.press("Control+Enter");
-    let promptId = null;
-    let entry = null;
-    const deadline = Date.now() + TIMEOUT_S * 1000;
-    while (Date.now() < deadline) {
-      const history = await getJson(`${server.url}/history`);
-      promptId = Object.keys(history).find((k) => !before.includes(k)) ?? null;
-      entry = promptId ? history[promptId] : null;
-      if (entry?.status?.completed || entry?.status?.status_str === "error") break;
-      await sleep(2000);
-    }
+    const entry = await runAndWait(url, () => page.keyboard.press("Control+Enter"), TIMEOUT_S);
     check(entry?.status?.status_str === "success", `the prompt ran to the end (${entry?.status?.status_str ?? "timeout"})`);
     await sleep(500);
     await page.screenshot({ path: join(ARTIFACTS, "03_after_run.png") });
@@ -367,12 +260,7 @@ async function main() {
     for (const e of [...pageErrors, ...consoleErrors]) log("console:", e);
     for (const m of missing) log("http:", m);
   } finally {
-    await browser.close();
-    server.stop();
-    await sleep(1000);
-    const serverLog = server.serverLog();
-    writeFileSync(join(ARTIFACTS, "server.log"), serverLog);
-    rmSync(tmp, { recursive: true, force: true });
+    await session.close(join(ARTIFACTS, "server.log"));
   }
   const failed = checks.filter((c) => !c.ok);
   const summary = { passed: checks.length - failed.length, failed: failed.length, checks };
