@@ -1,9 +1,12 @@
-"""Speed and memory of the weight-free pipeline on the procedural demo scene.
+"""Speed and memory of the weight-free pipeline on the procedural demo scene, per size and renderer.
 
-    python benchmarks/bench_pipeline.py [--sizes 512 768] [--frames 60] [--threads 2]
+    python benchmarks/bench_pipeline.py [--sizes 512 768 1280x720] [--frames 30] [--renderers warp splat]
+                                        [--camera circle] [--threads 2] [--device cpu|cuda] [--json]
 
-Prints, per size: seconds per stage, render frames/s, end-to-end seconds after depth, per-frame seconds
-end to end after depth, and peak memory (each size runs in its own process so peaks do not mix).
+Each (size, renderer) runs in its own process (so memory peaks do not mix) and reports the seconds of
+every stage after depth, the render frames/s, ``s_per_frame`` = end to end after depth / frames
+(motion, LDI, features, point cloud and every frame rendered to RGB) and the peak RSS. ``--json``
+prints one JSON line per run: size, renderer, device, frames, s_per_frame, peak_rss_mb, stages_s...
 """
 from __future__ import annotations
 
@@ -20,10 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see cinemagraph_core/__main__.py
 
 
-def run_one(size: int, frames: int, threads: int) -> dict:
+def parse_size(text: str) -> tuple[int, int]:
+    """'512' -> (512, 512); '1280x720' -> (1280, 720) (width, height)."""
+    w, _, h = text.lower().partition("x")
+    return int(w), int(h or w)
+
+
+def run_one(size: str, renderer: str, frames: int, threads: int, camera: str, device: str) -> dict:
     import torch
 
     torch.set_num_threads(threads)
+    from dataclasses import replace
+
     from cinemagraph_core import pipeline
     from cinemagraph_core.demo_scene import make_demo_scene
     from cinemagraph_core.depth.prior import prior_depth
@@ -32,10 +43,13 @@ def run_one(size: int, frames: int, threads: int) -> dict:
     from cinemagraph_core.models import Models
     from cinemagraph_core.motion.hints import make_hints
     from cinemagraph_core.points import build_point_cloud
+    from cinemagraph_core.types import RenderSettings
 
-    scene = make_demo_scene(size, aspect=1.0)
+    w, h = parse_size(size)
+    scene = make_demo_scene(w, aspect=h / w)
     h, w = scene.mask.shape
-    config = pipeline.PipelineConfig(num_frames=frames)
+    config = pipeline.PipelineConfig(num_frames=frames, camera=camera,
+                                     render=replace(RenderSettings(), renderer=renderer))
     stages = {}
 
     def timed(name, fn):
@@ -44,7 +58,7 @@ def run_one(size: int, frames: int, threads: int) -> dict:
         stages[name] = time.perf_counter() - t
         return out
 
-    timed("depth prior (not counted)", lambda: prior_depth(scene.image))
+    prior_depth(scene.image)  # warm-up of the libraries; depth itself is not counted
     t0 = time.perf_counter()
     hints = make_hints(scene.mask, scene.arrows, sigma=None, size=(h, w))
     motion = timed("motion", lambda: pipeline.resolve_motion(scene.image, hints, None, config, Models()))
@@ -55,38 +69,52 @@ def run_one(size: int, frames: int, threads: int) -> dict:
                               cloud=cloud, stages={})
     rendered = pipeline.make_frames(prepared, config)
     t1 = time.perf_counter()
-    n = sum(1 for _ in pipeline.iter_rgb(rendered))
+    n = sum(1 for _ in pipeline.iter_rgb(rendered, device=device))
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
     t2 = time.perf_counter()
     stages["render (all frames)"] = t2 - t1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"size": f"{w}x{h}", "frames": n, "layers": ldi.num_layers,
-            "points": sum(int(p.numel()) for p in cloud.pixels), "stages_s": stages,
-            "render_fps": n / (t2 - t1), "end_to_end_after_depth_s": t2 - t0,
-            "per_frame_after_depth_s": (t2 - t0) / n, "peak_rss_mb": peak_mb}
+    return {"size": f"{w}x{h}", "renderer": renderer, "device": device, "camera": camera, "frames": n,
+            "threads": threads, "layers": ldi.num_layers, "points": sum(int(p.numel()) for p in cloud.pixels),
+            "stages_s": stages, "render_fps": n / (t2 - t1), "end_to_end_after_depth_s": t2 - t0,
+            "s_per_frame": (t2 - t0) / n, "peak_rss_mb": peak_mb}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[512, 768], help="side of the square demo scene, px")
-    ap.add_argument("--frames", type=int, default=60)
+    ap.add_argument("--sizes", nargs="+", default=["512", "768"],
+                    help="square side (512) or WIDTHxHEIGHT (1280x720) of the demo scene, px")
+    ap.add_argument("--frames", type=int, default=30)
+    ap.add_argument("--renderers", nargs="+", default=["warp", "splat"], choices=("warp", "splat"))
+    ap.add_argument("--camera", default="circle", help="camera preset (default circle)")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--device", default="cpu", help="where the warp renderer works: cpu or cuda")
+    ap.add_argument("--json", action="store_true", help="one JSON line per (size, renderer)")
+    ap.add_argument("--one", nargs=2, default=None, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one is not None:
-        print(json.dumps(run_one(a.one, a.frames, a.threads)))
+        print(json.dumps(run_one(a.one[0], a.one[1], a.frames, a.threads, a.camera, a.device)))
         return
     for size in a.sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(size), "--frames", str(a.frames),
-                              "--threads", str(a.threads)], capture_output=True, text=True, check=True)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"\n== demo scene {r['size']}, {r['frames']} frames, {r['layers']} layers, {r['points']:,} points, "
-              f"{a.threads} threads")
-        for name, s in r["stages_s"].items():
-            print(f"  {name:28s} {s:8.3f} s")
-        print(f"  render frames/s              {r['render_fps']:8.2f}")
-        print(f"  end to end after depth       {r['end_to_end_after_depth_s']:8.2f} s "
-              f"({r['per_frame_after_depth_s']:.3f} s/frame)")
-        print(f"  peak memory (RSS)            {r['peak_rss_mb']:8.0f} MB")
+        for renderer in a.renderers:
+            out = subprocess.run([sys.executable, __file__, "--one", size, renderer, "--frames", str(a.frames),
+                                  "--threads", str(a.threads), "--camera", a.camera, "--device", a.device],
+                                 capture_output=True, text=True)
+            if out.returncode != 0:
+                sys.exit(f"benchmark {size} {renderer} failed:\n{out.stderr[-4000:]}")
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            if a.json:
+                print(json.dumps(r), flush=True)
+                continue
+            print(f"\n== demo scene {r['size']}, renderer {renderer} on {r['device']}, camera {r['camera']}, "
+                  f"{r['frames']} frames, {r['layers']} layers, {r['points']:,} points, {a.threads} threads")
+            for name, s in r["stages_s"].items():
+                print(f"  {name:28s} {s:8.3f} s")
+            print(f"  render frames/s              {r['render_fps']:8.2f}")
+            print(f"  end to end after depth       {r['end_to_end_after_depth_s']:8.2f} s "
+                  f"({r['s_per_frame']:.3f} s/frame)")
+            print(f"  peak memory (RSS)            {r['peak_rss_mb']:8.0f} MB", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ def iter_frames(anim: Animation, frames: Optional[Iterable[int]] = None) -> Iter
     Integration is incremental (O(N) steps in total), and only the current frame's points are held.
     The input is checked when this is called, before the first frame.
     """
-    n = _check_animation(anim)
+    n = check_animation(anim)
     wanted = None if frames is None else sorted(set(_frame_index(t, n) for t in frames))
     if anim.symmetric:
         return _symmetric(anim, n, wanted)
@@ -45,7 +45,8 @@ def _forward_only(anim: Animation, n: int, wanted: Iterable[int]) -> Iterator[Fr
         yield t, lift(anim.cloud, euler.displacement), None, t / n
 
 
-def _check_animation(anim: Animation) -> int:
+def check_animation(anim: Animation) -> int:
+    """N of a well-formed animation (an Animation whose motion has the cloud's size), else a clear error."""
     if not isinstance(anim, Animation):
         raise CinemagraphError(f"iter_frames needs an Animation (point cloud + motion + frame count), got "
                                f"{type(anim).__name__}")

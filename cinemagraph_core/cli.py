@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from .errors import CinemagraphError, Interrupted
+from .pipeline import RENDERERS
+from .render.border import BORDERS
 
 log = logging.getLogger("cinemagraph")
 
@@ -41,14 +43,20 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames-dir", default=None, help="also write numbered PNG frames here")
     p.add_argument("--models", action="append", default=[], help="folder with official model files (repeatable)")
     p.add_argument("--no-models", action="store_true", help="ignore model files: weight-free path only")
-    p.add_argument("--device", default="auto", help="where the learned networks run: auto (CUDA when available), "
-                   "cpu, cuda, cuda:1, ...")
+    p.add_argument("--device", default="auto", help="where the learned networks and the warp renderer run: auto "
+                   "(CUDA when available), cpu, cuda, cuda:1, ...")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
                    help="learned networks: fp32 (faithful) or fp16/bf16 autocast (CUDA only, faster)")
     p.add_argument("--inpaint", default="auto", choices=("auto", "classical", "learned", "none"))
     p.add_argument("--forward-only", action="store_true", help="naive animation: no symmetric blending")
+    p.add_argument("--renderer", default="auto", choices=RENDERERS,
+                   help="warp (weight-free default: layers warped as textured height fields, clean moving water and "
+                        "edges) or splat (point splatting; the learned decoder always uses it); auto picks per decoder")
+    p.add_argument("--border", default="zoom", choices=BORDERS,
+                   help="what the camera uncovers at the frame border: zoom (default: the smallest zoom that hides "
+                        "it, logged), crop (--crop px, 32 when --crop is 0, as the official demo) or fill (filled in)")
     p.add_argument("--compositing", default="auto", choices=("auto", "official", "surface"),
-                   help="splatting: surface (weight-free default: an unmoved view comes back exactly) or official "
+                   help="splat renderer: surface (weight-free: an unmoved view comes back exactly) or official "
                         "(pytorch3d-style, what the learned decoder needs); auto picks per decoder")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
 
@@ -67,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="disparity: near = bright (default); depth: bright = far; metric: values are depths")
     r.add_argument("--mask", help="fluid mask image: white = moves")
     g = r.add_mutually_exclusive_group()
-    g.add_argument("--hints", help="arrows as JSON text or a .json file: [[x0,y0,x1,y1], ...] in image px")
+    g.add_argument("--hints", help="arrows as JSON text or a .json file: [[x0,y0,x1,y1], ...] in px of the input "
+                   "image (scaled with --size)")
     g.add_argument("--labelme", help="labelme JSON with 'hint*' lines (and mask polygons)")
     r.add_argument("--sigma", type=float, default=None, help="hint map width in px (default: documented value)")
     _add_render_options(r)
@@ -96,7 +105,22 @@ def _config(a: argparse.Namespace):
                           sigma=getattr(a, "sigma", None), depth_kind=getattr(a, "depth_kind", "disparity"),
                           max_side=a.size or MAX_SIDE, inpaint=a.inpaint,
                           render=replace(RenderSettings(), crop=a.crop, symmetric=not a.forward_only,
-                                         compositing=a.compositing)).validate()
+                                         compositing=a.compositing, renderer=a.renderer,
+                                         border=a.border)).validate()
+
+
+def _device(a: argparse.Namespace) -> str:
+    """The ``--device`` to work on (auto: CUDA when available)."""
+    import torch
+
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
+    try:
+        torch.device(device)
+    except RuntimeError as e:
+        raise CinemagraphError(f"unknown device '{a.device}': use auto, cpu, cuda or cuda:N") from e
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise CinemagraphError(f"--device {a.device}: this torch has no CUDA device; use --device cpu or auto")
+    return device
 
 
 def _models(a: argparse.Namespace):
@@ -105,20 +129,14 @@ def _models(a: argparse.Namespace):
 
     if a.no_models or not a.models:
         return Models()
-    import torch
-
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
-    try:
-        torch.device(device)
-    except RuntimeError as e:
-        raise CinemagraphError(f"unknown device '{a.device}': use auto, cpu, cuda or cuda:N") from e
-    models = load_models(a.models, device)
+    models = load_models(a.models, _device(a))
     models.precision = a.precision
     return models
 
 
-def _read_hints(a: argparse.Namespace, size: tuple[int, int], mask):
-    from .motion.hints import make_hints, parse_arrows, parse_labelme
+def _read_hints(a: argparse.Namespace, size: tuple[int, int], mask, source: tuple[int, int]):
+    """MotionHints at the working ``size`` (h, w); arrows are given in px of the ``source`` (h, w) image."""
+    from .motion.hints import make_hints, parse_arrows, parse_labelme, scale_arrows
 
     arrows = ()
     if a.labelme:
@@ -127,7 +145,7 @@ def _read_hints(a: argparse.Namespace, size: tuple[int, int], mask):
         mask = poly_mask if mask is None else mask
     elif a.hints:
         text = Path(a.hints).read_text() if Path(a.hints).is_file() else a.hints
-        arrows = parse_arrows(text)
+        arrows = scale_arrows(parse_arrows(text), source, size)
     return make_hints(mask, arrows, sigma=a.sigma, size=size)
 
 
@@ -142,10 +160,11 @@ def _official_folder(folder: Path) -> tuple[Path, Optional[Path], Optional[Path]
 
 
 def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
-    from .pipeline import decoder_for, iter_rgb, make_frames, prepare_scene
+    from .pipeline import decoder_for, iter_rgb, make_frames, prepare_scene, render_settings_for
     from .video import VideoWriter, check_output_path
 
     check_output_path(a.out)
+    device = _device(a)
     t0 = time.perf_counter()
     prep, close_prep = _bar("prepare", "stage") if not a.quiet else (None, lambda: None)
     try:
@@ -158,15 +177,16 @@ def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
     upd, close = _bar("render", "frame") if not a.quiet else (None, lambda: None)
     try:
         with VideoWriter(a.out, config.fps, a.frames_dir) as writer:
-            for _, rgb in iter_rgb(frames, decoder, progress=upd, precision=models.precision):
+            for _, rgb in iter_rgb(frames, decoder, progress=upd, precision=models.precision, device=device):
                 writer.write(rgb)
+                size = tuple(rgb.shape[1:])
     finally:
         close()
     t2 = time.perf_counter()
-    h, w = frames.size
+    stages = dict(scene.stages, renderer=render_settings_for(config.render, decoder).renderer)
     log.info("wrote %s: %d frames, %dx%d, prepare %.1f s, render %.2f s/frame; stages: %s", a.out, writer.count,
-             w - 2 * config.render.crop, h - 2 * config.render.crop, t1 - t0, (t2 - t1) / max(writer.count, 1),
-             ", ".join(f"{k}={v}" for k, v in scene.stages.items()))
+             size[1], size[0], t1 - t0, (t2 - t1) / max(writer.count, 1),
+             ", ".join(f"{k}={v}" for k, v in stages.items()))
     return 0
 
 
@@ -189,7 +209,8 @@ def _cmd_render(a: argparse.Namespace) -> int:
     if src.is_dir():
         src, labelme_default, mask_path = _official_folder(src)
     config = _config(a)
-    image = fit_image(load_image(src), config.max_side)
+    original = load_image(src)
+    image = fit_image(original, config.max_side)
     size = (int(image.shape[1]), int(image.shape[2]))
     if a.labelme is None and a.hints is None and labelme_default is not None:
         a.labelme = str(labelme_default)
@@ -199,7 +220,8 @@ def _cmd_render(a: argparse.Namespace) -> int:
         from .image_io import resize_map
 
         mask = (resize_map(mask, size, "mask", "nearest") > 0.5).float()
-    hints = _read_hints(a, size, mask)
+    hints = _read_hints(a, size, mask, (int(original.shape[1]), int(original.shape[2])))
+    del original
     depth = load_map(a.depth) if a.depth else None
     return _run(a, image, depth, hints, config, _models(a))
 

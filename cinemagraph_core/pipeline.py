@@ -25,13 +25,18 @@ from .motion.field import explicit_motion, motion_from_hints, scale_speed
 from .motion.learned import learned_motion
 from .points import build_point_cloud
 from .progress import ProgressFn, scaled
-from .render.blend import blend_sides, crop_border, finish_rgb
+from .render.blend import blend_sides, check_crop, crop_border, finish_rgb
+from .render.border import apply_zoom, check_border, effective_crop, zoom_for
 from .render.decode import decode_learned
 from .render.view import compositing_of, render_sides
+from .render.warp import iter_warp
 from .types import (LDI, Animation, CameraPath, Depth, LayerFeatures, MotionField, MotionHints, PointCloud,
                     RenderedFrames, RenderSettings)
 
 log = logging.getLogger("cinemagraph")
+
+RENDERERS = ("auto", "warp", "splat")
+"""``RenderSettings.renderer`` choices (see ``render_settings_for``)."""
 
 MAX_SIDE = 2048
 """Default working resolution limit (longer side, px): larger inputs are downscaled with a note."""
@@ -246,48 +251,76 @@ def decoder_for(frames: RenderedFrames, config: PipelineConfig, models: Models):
 def render_settings_for(settings: RenderSettings, decoder=None) -> RenderSettings:
     """The settings frames are rendered with, given the decoder (None = the weight-free blend).
 
-    Compositing ``'auto'`` becomes ``'surface'`` for the weight-free blend (``'official'`` with the
-    pytorch3d backend, which only has that); the learned decoder always gets ``'official'``, the maps
-    it was trained on (an explicit ``'surface'`` is overridden with a warning).
+    Renderer ``'auto'`` becomes ``'warp'`` for the weight-free blend (``'splat'`` with the pytorch3d
+    backend, which only splats); the learned decoder always gets ``'splat'`` with ``'official'``
+    compositing, the maps it was trained on (an explicit ``'warp'`` or ``'surface'`` is overridden
+    with a warning). For splats, compositing ``'auto'`` becomes ``'surface'`` for the weight-free
+    blend (``'official'`` with the pytorch3d backend).
     """
-    mode = settings.compositing
-    if decoder is not None and mode in ("auto", "surface"):
+    renderer, mode = settings.renderer, settings.compositing
+    if renderer not in RENDERERS:
+        raise CinemagraphError(f"renderer must be one of {', '.join(RENDERERS)} (warp: the weight-free default; "
+                               f"splat: point splatting, what the learned decoder needs), got {renderer!r}")
+    check_border(settings.border)
+    if decoder is not None:
+        if renderer == "warp":
+            log.warning("renderer 'warp' is for the weight-free blend; the learned image decoder was trained on the "
+                        "official splats, so they are used")
         if mode == "surface":
             log.warning("compositing 'surface' is for the weight-free blend; the learned image decoder was trained "
                         "on the official splats, so they are used")
-        settings = replace(settings, compositing="official")
-    elif decoder is None and mode == "auto":
-        settings = replace(settings, compositing="official" if settings.backend == "pytorch3d" else "surface")
+        settings = replace(settings, renderer="splat", compositing="official" if mode in ("auto", "surface") else mode)
+    else:
+        if renderer == "auto":
+            settings = replace(settings, renderer="splat" if settings.backend == "pytorch3d" else "warp")
+        if mode == "auto":
+            settings = replace(settings, compositing="official" if settings.backend == "pytorch3d" else "surface")
     compositing_of(settings)
     return settings
 
 
 def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[int]] = None,
-             progress: Optional[ProgressFn] = None, precision: str = "fp32") -> Iterator[tuple[int, torch.Tensor]]:
-    """Yield ``(t, rgb (3,h,w) float 0..1)`` for frames ``indices`` (default all) in increasing order.
+             progress: Optional[ProgressFn] = None, precision: str = "fp32",
+             device: Optional[torch.device | str] = None) -> Iterator[tuple[int, torch.Tensor]]:
+    """Yield ``(t, rgb (3,h,w) float 0..1 on the CPU)`` for frames ``indices`` (default all) in increasing order.
 
     decoder: the learned image decoder (None = the weight-free blend), run at ``precision``.
-    Splatting follows ``render_settings_for(frames.settings, decoder)``.
+    Rendering follows ``render_settings_for(frames.settings, decoder)``; the border mode may zoom the
+    camera (``render.border``). device: where the warp renderer works (default: the point cloud's
+    device); the splat renderer works on the CPU.
     """
-    anim, cam = frames.animation, frames.camera
+    anim = frames.animation
+    animate.check_animation(anim)
     settings = render_settings_for(frames.settings, decoder)
     wanted = sorted(set(range(frames.num_frames) if indices is None else (int(i) for i in indices)))
     if wanted and not (0 <= wanted[0] and wanted[-1] < frames.num_frames):
         raise CinemagraphError(f"frame indices must be in 0..{frames.num_frames - 1}")
-    K = anim.cloud.K
+    cam = apply_zoom(frames.camera, zoom_for(settings, anim.cloud, frames.camera))
+    crop = effective_crop(settings)
+    check_crop(crop, anim.cloud.size)
+    if settings.renderer == "warp":
+        rendered = iter_warp(replace(frames, settings=settings), cam, wanted, crop, device)
+    else:
+        rendered = _iter_splat(anim, cam, settings, wanted, crop, decoder, precision)
     if progress is not None:
         progress(0, len(wanted))
-    for done, (t, fwd, bwd, time) in enumerate(animate.iter_frames(anim, wanted), start=1):
-        maps = render_sides(fwd, bwd, K, torch.as_tensor(cam.poses[t]), time, settings, K_scale=float(cam.K_scale[t]),
-                            size=anim.cloud.size)
-        if decoder is not None:
-            rgb = crop_border(decode_learned(maps, decoder, precision), settings.crop)
-        else:
-            rgb = finish_rgb(blend_sides(maps, settings.depth_sharpness), fill_holes=settings.fill_holes,
-                             crop=settings.crop)
+    for done, (t, rgb) in enumerate(rendered, start=1):
         yield t, rgb
         if progress is not None:
             progress(done, len(wanted))
+
+
+def _iter_splat(anim: Animation, cam: CameraPath, settings: RenderSettings, wanted: list[int], crop: int,
+                decoder, precision: str) -> Iterator[tuple[int, torch.Tensor]]:
+    """The splat renderer's frames: both sides splatted (``render.view``), then the blend or the decoder."""
+    K = anim.cloud.K
+    for t, fwd, bwd, time in animate.iter_frames(anim, wanted):
+        maps = render_sides(fwd, bwd, K, torch.as_tensor(cam.poses[t]), time, settings, K_scale=float(cam.K_scale[t]),
+                            size=anim.cloud.size)
+        if decoder is not None:
+            yield t, crop_border(decode_learned(maps, decoder, precision), crop)
+        else:
+            yield t, finish_rgb(blend_sides(maps, settings.depth_sharpness), fill_holes=settings.fill_holes, crop=crop)
 
 
 def render_video(image: torch.Tensor, *, depth=None, hints: Optional[MotionHints] = None,

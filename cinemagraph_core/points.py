@@ -88,7 +88,8 @@ def masked_diffuse(x: torch.Tensor, mask: torch.Tensor, k: int = DIFFUSE_KERNEL,
     return _diffuse(x, masks, k), masks[:, -1:]
 
 
-def build_point_cloud(ldi: LDI, features: Optional[LayerFeatures], K: torch.Tensor) -> PointCloud:
+def build_point_cloud(ldi: LDI, features: Optional[LayerFeatures], K: torch.Tensor,
+                      official_rounding: Optional[bool] = None) -> PointCloud:
     """Lift the LDI to a frame-independent point cloud (SPEC f apply_scale_shift, g, h, i.1, i.3).
 
     Every pixel with alpha > 0.5 of layer i is a point of that layer (visible and inpainted content,
@@ -100,15 +101,27 @@ def build_point_cloud(ldi: LDI, features: Optional[LayerFeatures], K: torch.Tens
     ldi: the layered depth image ``(L,4|1|1,H,W)``. features: ``(L,C,h,w)`` maps; None (or maps
     None) gives RGBA only, C = 4.
     K: ``(3,3)`` px. Returns the PointCloud (depth clamped to [1e-3, 1000] and diffused).
+    official_rounding: diffuse with the official box-blur rounding (``ops.filters.box_blur``: the
+    diffused depths order the official splatter's z-ties, so the learned pipeline reproduces the
+    official frames only with it) or the fast one (a few ulps apart, several times faster at high
+    resolution). None (default): official with learned features (what the learned decoder renders),
+    fast for RGBA-only clouds (the weight-free blend).
     """
     K = _as_intrinsics(K)
     num_layers, (h, w) = _check_ldi(ldi)
     maps = _check_features(features, num_layers)
-    depth = clamp_depth(ldi.depth.float())
+    exact = maps is not None if official_rounding is None else bool(official_rounding)
+    blur = box_blur if exact else box_blur_fast
+    layer_depth = clamp_depth(ldi.depth.float())
+    depth = layer_depth.clone()
     keep = erode(ldi.mask.float(), KEEP_KERNEL)
-    masks = torch.cat([keep, _spread(keep, DIFFUSE_KERNEL, DIFFUSE_ITERS)], dim=1)
-    diffused = _diffuse(depth, masks, DIFFUSE_KERNEL)
-    depth = torch.where(masks[:, -1:] > MASK_EPS, diffused, depth)[:, 0]
+    spread = torch.empty(num_layers, DIFFUSE_ITERS, h, w)
+    for i in range(num_layers):  # one layer at a time: the blur temporaries stay those of one map
+        spread[i] = _spread(keep[i:i + 1], DIFFUSE_KERNEL, DIFFUSE_ITERS, blur)[0]
+        masks = torch.cat([keep[i:i + 1], spread[i:i + 1]], dim=1)
+        diffused = _diffuse(depth[i:i + 1], masks, DIFFUSE_KERNEL, blur)
+        depth[i] = torch.where(spread[i, -1:] > MASK_EPS, diffused[0], depth[i])
+    depth = depth[:, 0]
     alpha = ldi.rgba[:, 3].float()
     solid = alpha > SOLID_ALPHA
     pixels = [s.flatten().nonzero().squeeze(1) for s in solid]
@@ -120,7 +133,7 @@ def build_point_cloud(ldi: LDI, features: Optional[LayerFeatures], K: torch.Tens
                          None if maps is None else maps[i:i + 1], mix)
     attrs = list(attrs.split(counts))
     return PointCloud(pixels=pixels, attrs=attrs, depth=depth.contiguous(), keep=keep[:, 0].contiguous(),
-                      solid=solid, K=K, spread=masks[:, 1:].contiguous())
+                      solid=solid, K=K, spread=spread, layer_depth=layer_depth[:, 0].contiguous())
 
 
 def lift(cloud: PointCloud, disp: torch.Tensor) -> FramePoints:
@@ -140,14 +153,16 @@ def lift(cloud: PointCloud, disp: torch.Tensor) -> FramePoints:
     h, w = cloud.size
     k_inv = torch.linalg.inv(cloud.K).T
     moving = (disp != 0).any(dim=0)
-    spread = _cloud_spread(cloud)
+    spread = cloud_spread(cloud)
     nearer = torch.zeros(h * w, 3) if cloud.num_layers > 1 else None
     xyz_parts, kept = [], []
     for i in range(cloud.num_layers):
         pix = cloud.pixels[i]
         u = (pix % w).float()
         v = torch.div(pix, w, rounding_mode="floor").float()
-        shift = _layer_displacement(disp, moving, cloud.keep[i], spread[i], pix)
+        shift = diffuse_layer_motion(disp, cloud.keep[i], spread[i], moving)
+        if shift is not None:
+            shift = shift.flatten(1).index_select(1, pix)
         if shift is not None:
             u, v = u + shift[0], v + shift[1]
         xyz = (torch.stack([u, v, torch.ones_like(u)], dim=1) @ k_inv) * cloud.depth[i].flatten()[pix, None]
@@ -195,12 +210,12 @@ def _joined(parts: list[torch.Tensor]) -> Optional[torch.Tensor]:
     return first.as_strided((rows, first.shape[1]), (first.shape[1], 1))
 
 
-def _spread(mask: torch.Tensor, k: int, iters: int) -> torch.Tensor:
-    """The masks after 1..iters box blurs: ``(B,iters,H,W)`` from ``(B,1,H,W)``."""
+def _spread(mask: torch.Tensor, k: int, iters: int, blur=box_blur) -> torch.Tensor:
+    """The masks after 1..iters box blurs (``blur``: see ``_diffuse``): ``(B,iters,H,W)`` from ``(B,1,H,W)``."""
     out = []
     m = mask
     for _ in range(iters):
-        m = box_blur(m, k)
+        m = blur(m, k)
         out.append(m)
     return torch.cat(out, dim=1) if out else mask[:, :0]
 
@@ -218,21 +233,25 @@ def _diffuse(x: torch.Tensor, masks: torch.Tensor, k: int, blur=box_blur) -> tor
     return x
 
 
-def _cloud_spread(cloud: PointCloud) -> torch.Tensor:
-    """The cached diffusion masks m_1..m_7 of the cloud ``(L,7,H,W)``, recomputed if absent."""
+def cloud_spread(cloud: PointCloud) -> torch.Tensor:
+    """The diffusion masks m_1..m_7 of the cloud ``(L,7,H,W)`` (cached by ``build_point_cloud``, else recomputed)."""
     if cloud.spread is not None:
         return cloud.spread
     return _spread(cloud.keep[:, None], DIFFUSE_KERNEL, DIFFUSE_ITERS)
 
 
-def _layer_displacement(disp: torch.Tensor, moving: torch.Tensor, keep: torch.Tensor, spread: torch.Tensor,
-                        pix: torch.Tensor) -> Optional[torch.Tensor]:
-    """Diffused displacement ``(2,P)`` px at the layer's points, None where nothing moves.
+def diffuse_layer_motion(disp: torch.Tensor, keep: torch.Tensor, spread: torch.Tensor,
+                         moving: Optional[torch.Tensor] = None) -> Optional[torch.Tensor]:
+    """``disp (2,H,W)`` (a displacement in px, or a motion in px/frame) seen by one LDI layer, or None.
 
-    Only a window around the moving part of the eroded visible region is diffused: the diffusion
-    is linear and reaches iters * (k // 2) = 49 px, so outside that window the result is exactly
-    zero.
+    The values inside the layer's eroded visible region ``keep (H,W)`` are diffused outwards
+    (``masked_diffuse``: 15x15, 7 rounds, with the cached masks ``spread (7,H,W)``); zero where
+    nothing reaches. None when nothing in ``keep`` moves. ``moving (H,W)`` bool: where ``disp`` is
+    non-zero, when the caller knows it. Only a window around the moving part of ``keep`` is
+    diffused: the diffusion is linear and reaches iters * (k // 2) = 49 px, so outside that window
+    the result is exactly zero.
     """
+    moving = (disp != 0).any(dim=0) if moving is None else moving
     source = moving & (keep > 0)
     if not bool(source.any()):
         return None
@@ -242,8 +261,8 @@ def _layer_displacement(disp: torch.Tensor, moving: torch.Tensor, keep: torch.Te
     masks = torch.cat([keep[None, r0:r1, c0:c1], spread[:, r0:r1, c0:c1]])[None]
     crop = _diffuse(disp[None, :, r0:r1, c0:c1], masks, DIFFUSE_KERNEL, box_blur_fast)[0]
     full = disp.new_zeros(disp.shape)
-    full[:, r0:r1, c0:c1] = torch.where(masks[0, -1] > MASK_EPS, crop, torch.zeros(()))
-    return full.flatten(1).index_select(1, pix)
+    full[:, r0:r1, c0:c1] = torch.where(masks[0, -1] > MASK_EPS, crop, crop.new_zeros(()))
+    return full
 
 
 def _span(occupied: torch.Tensor, reach: int) -> tuple[int, int]:

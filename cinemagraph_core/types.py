@@ -139,6 +139,9 @@ class PointCloud:
     spread: ``(L,7,H,W)`` float32 ``keep`` after 1..7 rounds of the 15x15 box blur of the masked
         diffusion (SPEC i.2): frame-independent, cached so that every frame only diffuses the motion;
         None = recomputed when needed.
+    layer_depth: ``(L,H,W)`` float32 the LDI's own depth of every layer after the clamp, before the
+        diffusion (the warp renderer's geometry: the diffusion replaces the depth of the visible pixels
+        along every layer edge); None = use ``depth``.
     """
 
     pixels: list[torch.Tensor]
@@ -148,6 +151,7 @@ class PointCloud:
     solid: torch.Tensor
     K: torch.Tensor
     spread: Optional[torch.Tensor] = None
+    layer_depth: Optional[torch.Tensor] = None
 
     @property
     def num_layers(self) -> int:
@@ -217,6 +221,13 @@ class RenderSettings:
         blend, ``'official'`` for the learned decoder and the pytorch3d backend).
     surface_tolerance: relative depth gap that splits two surfaces of one LDI layer in
         ``'surface'`` compositing (0.02 = 2 %).
+    renderer: ``'warp'`` (each LDI layer a textured height field: texture-space symmetric animation,
+        inverse-warped into the camera; the weight-free default, ``render.warp``), ``'splat'`` (the
+        point splatting above; the learned decoder always uses it) or ``'auto'`` (warp for the
+        weight-free blend, splat for the learned decoder).
+    border: what the camera uncovers at the frame border: ``'zoom'`` (the smallest constant zoom that
+        keeps it out of view), ``'crop'`` (``crop`` px, 32 when crop is 0, as the official demo) or
+        ``'fill'`` (push-pull filled) (``render.border``).
     """
 
     radius_px: float = 1.5
@@ -229,6 +240,8 @@ class RenderSettings:
     fill_holes: bool = True
     compositing: str = "auto"
     surface_tolerance: float = 0.02
+    renderer: str = "auto"
+    border: str = "zoom"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import torch
 
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.models import Models
-from cinemagraph_core.motion.hints import make_hints, parse_arrows, parse_labelme
+from cinemagraph_core.motion.hints import make_hints, parse_arrows, parse_labelme, scale_arrows
 from cinemagraph_core.pipeline import MAX_SIDE, PipelineConfig, resolve_motion
 from cinemagraph_core.types import MotionHints
 
@@ -37,8 +37,9 @@ EDITOR_OUTPUT = "cinemagraph_editor"
 """Key of the node's ui output read by the editor (web/cinemagraph_editor.js)."""
 
 
-def _arrows_and_polygons(text: str, size: tuple[int, int], scale: tuple[float, float]):
-    """Arrows (working px) and the labelme polygon mask (or None) from the hint text."""
+def _arrows_and_polygons(text: str, size: tuple[int, int], source: tuple[int, int]):
+    """Arrows (working px, ``size``) and the labelme polygon mask (or None) from the hint text (arrows in px of
+    the ``source`` image)."""
     if not isinstance(text, str):
         raise CinemagraphError(f"hints: expected JSON text, got {type(text).__name__}")
     text = text.strip()
@@ -50,9 +51,7 @@ def _arrows_and_polygons(text: str, size: tuple[int, int], scale: tuple[float, f
             raise CinemagraphError("the labelme JSON has no hint line: add line shapes labelled 'hint...' "
                                    "(start -> end) for the motion")
         return arrows, polygons if bool(polygons.any()) else None
-    sx, sy = scale
-    arrows = parse_arrows(text, allow_empty=False)
-    return tuple((x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in arrows), None
+    return scale_arrows(parse_arrows(text, allow_empty=False), source, size), None
 
 
 def _fallback_mask(strokes: str, polygons: Optional[torch.Tensor], size: tuple[int, int]):
@@ -91,8 +90,7 @@ def hints_and_sources(image, hints: str, mask=None, sigma: float = 0.0, max_side
     """``hints_for`` plus, per image, where its mask came from ('input', 'strokes', 'polygons', 'whole image')."""
     images = convert.image_batch(image, max_side=max_side)
     size = (int(images[0].shape[1]), int(images[0].shape[2]))
-    scale = (size[1] / int(image.shape[2]), size[0] / int(image.shape[1]))
-    arrows, polygons = _arrows_and_polygons(hints, size, scale)
+    arrows, polygons = _arrows_and_polygons(hints, size, (int(image.shape[1]), int(image.shape[2])))
     if not isinstance(sigma, (int, float)) or not sigma >= 0:
         raise CinemagraphError(f"sigma must be >= 0 px (0 = default width), got {sigma}")
     fallback, source = _fallback_mask(strokes, polygons, size)

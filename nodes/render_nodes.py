@@ -10,16 +10,23 @@ import logging
 
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.models import Models
-from cinemagraph_core.pipeline import PipelineConfig, decoder_for, iter_rgb, make_camera
+from cinemagraph_core.pipeline import RENDERERS, PipelineConfig, decoder_for, iter_rgb, make_camera
+from cinemagraph_core.render.border import BORDERS, check_border
 from cinemagraph_core.render.view import COMPOSITINGS
 from cinemagraph_core.types import Animation, MotionField, PointCloud, RenderedFrames, RenderSettings
 
 from . import common, convert, models
-from .comfy import NodeProgress
+from .comfy import NodeProgress, torch_device
 
 log = logging.getLogger("cinemagraph")
 
 MAX_FRAMES = 1000
+RENDERER_HELP = ("auto: warp for the blend decoder, splat for the learned one. warp: every depth layer warped as a "
+                 "textured surface (clean moving water and object edges; runs on ComfyUI's GPU). splat: point "
+                 "splatting (what the learned decoder needs).")
+BORDER_HELP = ("What the moving camera uncovers at the frame border. zoom: zoom in just enough to keep it out of view "
+               "(the factor is logged). crop: cut `crop` px from every side (32 when crop is 0, as the official "
+               "demo). fill: fill it in from the neighbouring pixels.")
 RGBA_CHANNELS = 4
 """Point attributes of the weight-free cloud (colour + alpha); learned features add more."""
 
@@ -162,11 +169,13 @@ class SplatRender:
             },
             "optional": {
                 "compositing": common.widget(list(COMPOSITINGS),
-                                             "auto: surface for the blend decoder, official for the learned one. "
-                                             "surface: sharp weight-free splats (an unmoved view reproduces the "
-                                             "image; torch backend only). official: the paper's splats (slightly "
-                                             "blurred and shifted; what the learned decoder expects).",
-                                             default="auto"),
+                                             "Splat renderer only. auto: surface for the blend decoder, official for "
+                                             "the learned one. surface: sharp weight-free splats (an unmoved view "
+                                             "reproduces the image; torch backend only). official: the paper's "
+                                             "splats (slightly blurred and shifted; what the learned decoder "
+                                             "expects).", default="auto"),
+                "renderer": common.widget(list(RENDERERS), RENDERER_HELP, default="auto"),
+                "border": common.widget(list(BORDERS), BORDER_HELP, default="zoom"),
             },
         }
 
@@ -178,7 +187,8 @@ class SplatRender:
     DESCRIPTION = "Point splatting settings + camera; the frames are rendered (in a stream) by Decode."
 
     def run(self, animation, camera, fps: float = 25.0, radius: float = 1.5, points_per_pixel: int = 8,
-            crop: int = 0, fill_holes: bool = True, backend: str = "torch", compositing: str = "auto"):
+            crop: int = 0, fill_holes: bool = True, backend: str = "torch", compositing: str = "auto",
+            renderer: str = "auto", border: str = "zoom"):
         anims = convert.items_of(animation, Animation, "animation")
         if not isinstance(camera, common.CameraSpec):
             raise CinemagraphError(f"camera: expected the output of a CameraPath node, got {type(camera).__name__}")
@@ -192,13 +202,17 @@ class SplatRender:
                                    "compositing): set backend to torch or compositing to auto/official")
         if compositing not in COMPOSITINGS:
             raise CinemagraphError(f"compositing must be one of {', '.join(COMPOSITINGS)}, got {compositing!r}")
+        if renderer not in RENDERERS:
+            raise CinemagraphError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
+        check_border(border)
         config = PipelineConfig(fps=fps).validate()
         out = []
         for anim in anims:
             check_crop(crop, anim.cloud.size)
             settings = RenderSettings(radius_px=float(radius), points_per_pixel=int(points_per_pixel),
                                       backend=backend, symmetric=anim.symmetric, crop=int(crop),
-                                      fill_holes=bool(fill_holes), compositing=compositing)
+                                      fill_holes=bool(fill_holes), compositing=compositing, renderer=renderer,
+                                      border=border)
             path = make_camera(camera.spec, anim.num_frames, camera.amplitude)
             out.append(RenderedFrames(animation=anim, camera=path, settings=settings, fps=config.fps))
         return (tuple(out),)
@@ -241,8 +255,10 @@ class Decode:
         progress = NodeProgress(len(videos))
         n = videos[0].num_frames
         out = convert.FrameBatch(len(videos), n)
+        device = torch_device()
         for i, video in enumerate(videos):
-            for t, rgb in iter_rgb(video, self._decoder(video, net, decoder), progress=progress.item(i)):
+            for t, rgb in iter_rgb(video, self._decoder(video, net, decoder), progress=progress.item(i),
+                                   device=device):
                 out.put(i, t, rgb)
         return out.image, float(videos[0].fps), n
 

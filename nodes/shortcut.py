@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.models import Models
-from cinemagraph_core.pipeline import PipelineConfig, decoder_for, iter_rgb, make_frames, prepare_scene
+from cinemagraph_core.pipeline import (RENDERERS, PipelineConfig, decoder_for, iter_rgb, make_frames, prepare_scene,
+                                       render_settings_for)
+from cinemagraph_core.render.border import BORDERS, check_border
 from cinemagraph_core.progress import scaled
 from cinemagraph_core.types import RenderSettings
 
 from . import common, convert
-from .comfy import NodeProgress
+from .comfy import NodeProgress, torch_device
 from .common import CameraSpec
 from .depth_nodes import DEPTH_KINDS, depth_maps
 from .models import fingerprint, found_networks
 from .motion_nodes import HINTS_HELP, hints_for
-from .render_nodes import MAX_FRAMES, camera_presets, check_camera, check_crop
+from .render_nodes import BORDER_HELP, MAX_FRAMES, RENDERER_HELP, camera_presets, check_camera, check_crop
 
 MODEL_CHOICES = ("auto", "weight-free")
 PREPARE_STEPS = 5
@@ -55,6 +57,8 @@ class Cinemagraph3D:
                                                       "default); else DPT or the prior."),
                 "depth_kind": common.widget(list(DEPTH_KINDS), "disparity: near is bright; depth: far is bright.",
                                             default="disparity"),
+                "renderer": common.widget(list(RENDERERS), RENDERER_HELP, default="auto"),
+                "border": common.widget(list(BORDERS), BORDER_HELP, default="zoom"),
             },
         }
 
@@ -75,14 +79,16 @@ class Cinemagraph3D:
 
     def run(self, image, hints: str, frames: int = 60, fps: float = 25.0, camera: str = "circle",
             amplitude: float = 1.0, speed: float = 1.0, max_side: int = 768, crop: int = 0, models: str = "auto",
-            mask=None, depth_image=None, depth_kind: str = "disparity"):
+            renderer: str = "auto", border: str = "zoom", mask=None, depth_image=None, depth_kind: str = "disparity"):
         images = convert.image_batch(image, max_side=max_side)
         hint_items = hints_for(image, hints, mask, max_side=max_side)
         maps = depth_maps(images, depth_image, depth_kind)
         b = convert.batch_size(image=len(images), mask=len(hint_items), depth_image=len(maps))
         config = PipelineConfig(num_frames=frames, fps=fps, speed=speed, camera=camera, amplitude=amplitude,
                                 depth_kind=depth_kind, max_side=max_side,
-                                render=RenderSettings(crop=crop)).validate()
+                                render=RenderSettings(crop=crop, renderer=renderer, border=check_border(border))
+                                ).validate()
+        render_settings_for(config.render)
         check_crop(crop, tuple(images[0].shape[1:]))
         check_camera(CameraSpec(camera, amplitude))
         nets = self._networks(models)
@@ -96,7 +102,7 @@ class Cinemagraph3D:
                                   progress=scaled(report, 0, PREPARE_STEPS, total))
             video = make_frames(scene, config)
             for t, rgb in iter_rgb(video, decoder_for(video, config, nets),
-                                   progress=scaled(report, PREPARE_STEPS, frames, total)):
+                                   progress=scaled(report, PREPARE_STEPS, frames, total), device=torch_device()):
                 out.put(i, t, rgb)
         return out.image, float(config.fps), frames
 

@@ -163,7 +163,14 @@ def test_thin_layer_is_skipped(keep):
     bins = np.array([0.9, 2.0, 6.0, 10.0, 21.0])
     ldi = build_ldi(image, depth, NoInpainter(), bins=bins, keep_visible=keep)
     assert ldi.num_layers == 3 and len(ldi.bins) == 5
-    assert torch.all(ldi.mask[:, 0, 10:13, 5:20] == 0)
+    thin = (slice(10, 13), slice(5, 20))
+    if keep:  # the thin bin's pixels join the next layer, with their colour and depth
+        assert torch.all(ldi.mask[:, 0][(slice(None),) + thin].sum(0) == 1)
+        assert torch.all(ldi.mask[2, 0][thin] == 1) and torch.all(ldi.rgba[2, 3][thin] == 1)
+        assert torch.equal(ldi.rgba[2, :3][(slice(None),) + thin], image[(slice(None),) + thin])
+        assert torch.all(ldi.depth[2, 0][thin] == 8.0)
+    else:
+        assert torch.all(ldi.mask[:, 0][(slice(None),) + thin] == 0)
 
 
 def _two_planes(h: int = 64, w: int = 80):
@@ -189,9 +196,9 @@ def test_keep_visible_far_band_keeps_its_colour_depth_and_motion(inpainter):
     band = far & ~context
     band[-1], band[:, -1] = False, False  # the official box never reaches the last row and column
     assert band[16:48, 3:7].all() and not band[:, :3].any()
-    # every visible far pixel keeps its colour and depth exactly, and is visible in the far layer's mask
-    visible = far.clone()
-    visible[-1], visible[:, -1] = context[-1], context[:, -1]
+    # every visible far pixel keeps its colour and depth exactly, and is visible in the far layer's mask,
+    # up to the last row and column
+    visible = far
     assert torch.equal(kept.rgba[1, :3][:, visible], image[:, visible])
     assert torch.all(kept.rgba[1, 3][visible] == 1)
     assert torch.equal(kept.depth[1, 0][visible], depth[visible])
@@ -203,7 +210,7 @@ def test_keep_visible_far_band_keeps_its_colour_depth_and_motion(inpainter):
         assert not covered[band].any() and torch.equal(kept.rgba[1, 3] > 0, covered | visible)
     else:
         assert (official.rgba[1, :3][:, band] - image[:, band]).abs().max() > 0.2
-        assert torch.equal(kept.rgba[1, 3] > 0, covered)
+        assert torch.equal(kept.rgba[1, 3] > 0, covered | visible)
     assert torch.equal(kept.rgba[0], official.rgba[0]) and torch.equal(kept.mask[0], official.mask[0])
 
 
@@ -230,20 +237,20 @@ def test_keep_visible_fill_continues_the_kept_pixels():
 
 
 def test_keep_visible_masks_partition_the_visible_pixels():
-    """With the kept pixels every visible pixel is in the mask of its own bin only, with its own colour (up
-    to the last row and column, which the official box never reaches); officially a band along each
-    layer boundary is in no mask."""
+    """With the kept pixels every visible pixel is in the mask of its own bin only, with its own colour,
+    the last row and column (which the official box never reaches) included; officially a band along
+    each layer boundary is in no mask."""
     image, depth = _scene()
     kept = build_ldi(image, depth, ClassicalInpainter(), bins=BINS)
     official = build_ldi(image, depth, ClassicalInpainter(), bins=BINS, keep_visible=False)
     own = torch.stack([(depth >= BINS[i]) & (depth < BINS[i + 1]) for i in range(len(BINS) - 1)])
-    own[:, -1], own[:, :, -1] = False, False
-    inner = (slice(None), slice(None, -1), slice(None, -1))
+    own[-1] |= depth == BINS[-1]
     assert kept.num_layers == 3
-    assert torch.equal(kept.mask[:, 0][inner] > 0, own[inner])
+    assert torch.equal(kept.mask[:, 0] > 0, own)
     for i in range(kept.num_layers):
         assert torch.equal(kept.rgba[i, :3][:, own[i]], image[:, own[i]])
-    assert (official.mask[:, 0][inner].sum(0) == 0).sum() > 100
+        assert torch.all(kept.rgba[i, 3][own[i]] == 1)
+    assert (official.mask[:, 0].sum(0) == 0).sum() > 100
 
 
 def test_keeps_visible_is_on_for_the_weight_free_backends_only(learned):

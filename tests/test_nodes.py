@@ -209,7 +209,8 @@ def test_mask_resizing_and_labelme_polygons():
 
 
 def test_progress_bar_and_interruption(monkeypatch, single):
-    """Inside ComfyUI the nodes drive comfy.utils.ProgressBar and stop on comfy.model_management's interrupt."""
+    """Inside ComfyUI the nodes drive comfy.utils.ProgressBar, stop on comfy.model_management's interrupt and render
+    on its device."""
     updates = []
 
     class Bar:
@@ -232,10 +233,13 @@ def test_progress_bar_and_interruption(monkeypatch, single):
     comfy_pkg, utils, mm = type(sys)("comfy"), type(sys)("comfy.utils"), type(sys)("comfy.model_management")
     utils.ProgressBar = Bar
     mm.throw_exception_if_processing_interrupted = throw
+    asked = []
+    mm.get_torch_device = lambda: asked.append(1) or torch.device("cpu")
     comfy_pkg.utils, comfy_pkg.model_management = utils, mm
     for name, mod in (("comfy", comfy_pkg), ("comfy.utils", utils), ("comfy.model_management", mm)):
         monkeypatch.setitem(sys.modules, name, mod)
     Decode().run(single["frames"], "auto")
+    assert asked, "Decode renders on ComfyUI's device"
     assert updates and updates[-1][0] == updates[-1][1] and all(a <= b for a, b in zip(updates, updates[1:]))
     calls.update(n=0, limit=2)
     with pytest.raises(Stop):

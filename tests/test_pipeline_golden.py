@@ -33,7 +33,7 @@ def learned():
                   source="golden")
     config = pipeline.PipelineConfig(speed=float(setup["flow_scale"]), motion="learned", inpaint="learned",
                                      features="learned", decoder="learned",
-                                     render=replace(RenderSettings(), crop=0), faithful=True)
+                                     render=replace(RenderSettings(), crop=0, border="fill"), faithful=True)
     scene = pipeline.prepare_scene(image, depth=depth, hints=hints, config=config, models=models)
     return scene, config, models
 

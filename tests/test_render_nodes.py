@@ -1,4 +1,5 @@
-"""SplatRender's compositing widget: appended as the last (optional) input, passed to the frames, checked."""
+"""SplatRender's compositing, renderer and border widgets: appended as the last (optional) inputs, passed to the
+frames, checked."""
 import pytest
 import torch
 
@@ -8,6 +9,7 @@ from cinemagraph_core.motion.hints import make_hints
 from cinemagraph_core.types import Animation
 from nodes import common, render_nodes
 from nodes.render_nodes import Decode, SplatRender
+from nodes.shortcut import Cinemagraph3D
 
 from nodes_fixtures import ARROWS, H, W, image, mask
 
@@ -23,22 +25,48 @@ def animation():
     return (Animation(cloud=scene.cloud, motion=scene.motion, num_frames=FRAMES),), img
 
 
-def test_compositing_is_the_last_optional_widget_and_defaults_to_auto():
+def test_the_optional_widgets_come_last_in_their_saved_order():
+    """Saved workflows store widget values by position: new widgets are appended after the old ones."""
     spec = SplatRender.INPUT_TYPES()
-    assert list(spec["required"])[-1] == "backend" and list(spec["optional"]) == ["compositing"]
-    choices, opts = spec["optional"]["compositing"]
-    assert choices == ["auto", "official", "surface"] and opts["default"] == "auto"
+    assert list(spec["required"])[-1] == "backend"
+    assert list(spec["optional"]) == ["compositing", "renderer", "border"]
+    for name, choices, default in (("compositing", ["auto", "official", "surface"], "auto"),
+                                   ("renderer", ["auto", "warp", "splat"], "auto"),
+                                   ("border", ["zoom", "crop", "fill"], "zoom")):
+        got, opts = spec["optional"][name]
+        assert got == choices and opts["default"] == default and opts["tooltip"]
+    one = Cinemagraph3D.INPUT_TYPES()["optional"]
+    assert list(one) == ["mask", "depth_image", "depth_kind", "renderer", "border"]
 
 
 def test_compositing_reaches_the_rendered_frames(animation):
+    """The splat renderer's compositing: surface splats give the source view back, official ones blur it."""
     anims, img = animation
     camera = common.CameraSpec("static")
-    (auto,) = SplatRender().run(anims, camera)
-    (official,) = SplatRender().run(anims, camera, 25.0, 1.5, 8, 0, True, "torch", "official")
+    (auto,) = SplatRender().run(anims, camera, 25.0, 1.5, 8, 0, True, "torch", "auto", "splat")
+    (official,) = SplatRender().run(anims, camera, 25.0, 1.5, 8, 0, True, "torch", "official", "splat")
     assert auto[0].settings.compositing == "auto" and official[0].settings.compositing == "official"
     first_auto = Decode().run(auto, "blend")[0][0].permute(2, 0, 1)
     first_official = Decode().run(official, "blend")[0][0].permute(2, 0, 1)
     assert (first_auto - img).abs().mean() < 0.5 * (first_official - img).abs().mean()
+
+
+def test_renderer_and_border_reach_the_rendered_frames(animation):
+    """Default: the warp renderer (the source view comes back exactly at t = 0) with the border zoom; crop cuts
+    32 px per side; a bad choice is refused by name."""
+    anims, img = animation
+    (default,) = SplatRender().run(anims, common.CameraSpec("static"))
+    assert default[0].settings.renderer == "auto" and default[0].settings.border == "zoom"
+    first = Decode().run(default, "blend")[0][0].permute(2, 0, 1)
+    assert (first - img).abs().max() < 1e-5
+    (cropped,) = SplatRender().run(anims, common.CameraSpec("circle"), 25.0, 1.5, 8, 0, True, "torch", "auto", "warp",
+                                   "crop")
+    frames = Decode().run(cropped, "blend")[0]
+    assert tuple(frames.shape[1:3]) == (img.shape[1] - 64, img.shape[2] - 64)
+    for args, message in (((0, True, "torch", "auto", "magic"), "renderer must be one of"),
+                          ((0, True, "torch", "auto", "warp", "wide"), "border must be one of")):
+        with pytest.raises(CinemagraphError, match=message):
+            SplatRender().run(anims, common.CameraSpec("static"), 25.0, 1.5, 8, *args)
 
 
 @pytest.mark.parametrize("compositing,backend,message", [("magic", "torch", "compositing must be one of"),
@@ -46,4 +74,5 @@ def test_compositing_reaches_the_rendered_frames(animation):
 def test_bad_compositing_is_refused(animation, compositing, backend, message, monkeypatch):
     monkeypatch.setattr(render_nodes, "pytorch3d_available", lambda: True)  # no fallback to torch
     with pytest.raises(CinemagraphError, match=message):
-        SplatRender().run(animation[0], common.CameraSpec("static"), 25.0, 1.5, 8, 0, True, backend, compositing)
+        SplatRender().run(animation[0], common.CameraSpec("static"), 25.0, 1.5, 8, 0, True, backend, compositing,
+                          "splat")

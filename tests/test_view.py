@@ -99,14 +99,19 @@ def test_rotation_about_the_optical_axis_flips_the_image():
     torch.testing.assert_close(b.forward, a.forward.flip(1, 2), atol=1e-5, rtol=1e-5)
 
 
-def test_k_scale_zooms_about_the_principal_point():
+def test_k_scale_zooms_about_the_principal_point_and_scales_the_radius():
     K = torch.tensor([[10.0, 0.0, 7.5], [0.0, 10.0, 5.5], [0.0, 0.0, 1.0]])
     # u = 10 * K_scale * 0.2 + 7.5: the centre of column 9 (K_scale 1) or 11 (K_scale 2); v = 5.5 (row 5).
+    # The radius (0.75 px) doubles with the focal length: the 8 neighbours (1 and 1.41 px away) are covered only
+    # then.
     side = FramePoints(torch.tensor([[0.2, 0.0, 1.0]]), torch.ones(1, 4), (1,))
-    one = render_sides(side, None, K, np.eye(4), 0.0, RenderSettings(radius_px=0.5), size=(12, 16))
-    two = render_sides(side, None, K, np.eye(4), 0.0, RenderSettings(radius_px=0.5), K_scale=2.0, size=(12, 16))
+    one = render_sides(side, None, K, np.eye(4), 0.0, RenderSettings(radius_px=0.75), size=(12, 16))
+    two = render_sides(side, None, K, np.eye(4), 0.0, RenderSettings(radius_px=0.75), K_scale=2.0, size=(12, 16))
     assert one.forward[3, 5, 9] == 1.0 and one.forward[3].sum() == 1.0
-    assert two.forward[3, 5, 11] == 1.0 and two.forward[3].sum() == 1.0
+    assert two.forward[3, 5, 11] == 1.0
+    ring = torch.stack([two.forward[3, 4, 11], two.forward[3, 6, 11], two.forward[3, 5, 10], two.forward[3, 5, 12]])
+    torch.testing.assert_close(ring, torch.full((4,), 1.0 - 1.0 / 1.5**2))
+    assert abs(float(two.forward[3].sum()) - (1.0 + 4 * (1 - 1 / 1.5**2) + 4 * (1 - 2 / 1.5**2))) < 1e-5
 
 
 def test_size_is_inferred_from_official_intrinsics():

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from .benchmark import FULL, QUICK, TRAJECTORIES, frame_times, run_benchmark
-from .report import markdown, write_sheet
+from .benchmark import FULL, QUICK, RENDERERS, TRAJECTORIES, frame_times, run_benchmark
+from .report import amplitude_summary, markdown, renderer_summary, write_sheet
 from .scenes import SCENES
 from .variants import VARIANTS, WEIGHT_FREE
 
@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                     help=f"default: {' '.join(WEIGHT_FREE)} (+ learned with --models)")
     ap.add_argument("--models", action="append", default=[], help="folder with the five official files (repeatable)")
     ap.add_argument("--samples", type=int, help="ground-truth rays per pixel side (odd, default 3)")
+    ap.add_argument("--renderers", nargs="+", choices=RENDERERS, help="weight-free renderers (default: warp splat)")
+    ap.add_argument("--amplitudes", nargs="+", type=float,
+                    help="camera-move scales, 1 included (default: 1 2 3; --quick: 1)")
     ap.add_argument("--out", type=Path, default=Path("out/quality"), help="output folder (default out/quality)")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default 1: the tensors are small, and on a shared machine more "
@@ -58,7 +61,9 @@ def main(argv=None) -> int:
     variants = tuple(a.variants) if a.variants else setup.variants + (("learned",) if a.models else ())
     setup = replace(setup, scenes=tuple(a.scenes or setup.scenes), size=a.size or setup.size, num_frames=frames,
                     times=times, trajectories=tuple(a.trajectories or setup.trajectories), variants=variants,
-                    samples=a.samples or setup.samples, models=tuple(a.models))
+                    samples=a.samples or setup.samples, models=tuple(a.models),
+                    renderers=tuple(a.renderers or setup.renderers),
+                    amplitudes=tuple(a.amplitudes or setup.amplitudes))
     try:
         setup.validate()
     except ValueError as e:
@@ -83,6 +88,7 @@ def main(argv=None) -> int:
     (a.out / "results.md").write_text(text)
     (a.out / "results.json").write_text(json.dumps({
         "setup": asdict(setup), "notes": results.notes, "timings": results.timings,
+        "renderers": renderer_summary(results), "amplitudes": amplitude_summary(results),
         "scores": [asdict(s) for s in results.scores], "floor": [asdict(s) for s in results.floor]},
         indent=1, default=float))
     sheet = write_sheet(results, a.out / "sheet.png")

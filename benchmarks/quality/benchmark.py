@@ -19,8 +19,8 @@ from cinemagraph_core.models import Models
 from cinemagraph_core.pipeline import decoder_for, iter_rgb, make_frames, prepare_scene
 from cinemagraph_core.progress import ProgressFn
 
-from .groundtruth import REGION_NAMES, View, render_view
-from .metrics import lpips_metric, psnr, squared_error, ssim
+from .groundtruth import FLUID, REGION_NAMES, View, render_view
+from .metrics import fluid_detail, lpips_metric, psnr, squared_error, ssim
 from .scenes import SCENES, SyntheticScene, make_scene
 from .variants import WEIGHT_FREE, Variant, resolve
 
@@ -28,6 +28,9 @@ log = logging.getLogger("cinemagraph")
 
 TRAJECTORIES = ("up-down", "zoom-in", "side", "circle")
 """The paper's four camera paths (official magnitudes, ``cinemagraph_core.camera.preset_path``)."""
+
+RENDERERS = ("warp", "splat")
+"""The weight-free renderers compared (``RenderSettings.renderer``); the learned variant always splats."""
 
 
 def frame_times(num_frames: int, count: int) -> tuple[int, ...]:
@@ -48,6 +51,8 @@ class Setup:
     variants: tuple[str, ...] = WEIGHT_FREE
     samples: int = 3
     models: tuple[str, ...] = ()
+    renderers: tuple[str, ...] = RENDERERS
+    amplitudes: tuple[float, ...] = (1.0,)
 
     def validate(self) -> "Setup":
         """Raise ValueError naming the first bad field."""
@@ -66,6 +71,13 @@ class Setup:
             raise ValueError(f"unknown or missing scenes/trajectories {unknown}; scenes: {', '.join(SCENES)}; "
                              f"trajectories: {', '.join(TRAJECTORIES)}")
         resolve(self.variants)
+        if not self.renderers or any(r not in RENDERERS for r in self.renderers) or len(set(self.renderers)) < len(
+                self.renderers):
+            raise ValueError(f"renderers must be distinct names from {', '.join(RENDERERS)}, got {self.renderers}")
+        if 1.0 not in self.amplitudes or any(not a > 0 for a in self.amplitudes) or len(set(self.amplitudes)) < len(
+                self.amplitudes):
+            raise ValueError(f"amplitudes must be distinct camera-move scales > 0 including 1 (the paper's protocol), "
+                             f"got {self.amplitudes}")
         return self
 
     def sheet_picks(self) -> tuple[tuple[str, str, int], ...]:
@@ -74,8 +86,8 @@ class Setup:
                      for i, s in enumerate(self.scenes))
 
 
-FULL = Setup()
-"""The full benchmark (RESULTS.md)."""
+FULL = Setup(amplitudes=(1.0, 2.0, 3.0))
+"""The full benchmark (RESULTS.md): the official camera magnitudes and twice and three times them."""
 
 QUICK = Setup(scenes=("river", "smoke", "thin_occluders"), size=(144, 192), num_frames=24, times=frame_times(24, 2))
 """The small deterministic version the CI test runs. 192x144 is the smallest size at which the official
@@ -85,8 +97,9 @@ scene is a single layer and the layered variants equal the naive ones."""
 
 @dataclass(frozen=True)
 class Score:
-    """One frame of one variant. ``sse``/``count`` per region (static, fluid, disoccluded) over valid
-    pixels, counting the three channels."""
+    """One frame of one variant with one renderer. ``sse``/``count`` per region (static, fluid,
+    disoccluded) over valid pixels, counting the three channels; ``hf``: high-frequency energy of the
+    frame and of the ground truth on the inner fluid pixels (``metrics.fluid_detail``)."""
 
     variant: str
     scene: str
@@ -97,12 +110,15 @@ class Score:
     lpips: float
     sse: tuple[float, ...]
     count: tuple[int, ...]
+    renderer: str = "splat"
+    amplitude: float = 1.0
+    hf: tuple[float, float] = (0.0, 0.0)
 
 
 @dataclass
 class SheetColumn:
-    """What the sheet shows for one (scene, trajectory, time): the input, the ground truth and every
-    variant's frame ``(3,H,W)``."""
+    """What the sheet shows for one (scene, trajectory, time) at amplitude 1: the input, the ground truth
+    and frames ``(3,H,W)`` by row label (``sheet_label``)."""
 
     image: np.ndarray
     gt: View
@@ -113,8 +129,8 @@ class SheetColumn:
 class Results:
     """Scores of every frame; ``floor``: every variant at the source pose and t = 0 against the input
     image (no motion, no camera move: what rendering alone costs, trajectory 'static'); notes (LPIPS,
-    learned variant); timings per variant (prepare_s: seconds preparing the scenes, shared between
-    variants that differ only in rendering; render_s, frames); the sheet columns."""
+    learned variant); timings per ``"renderer/variant"`` (prepare_s: seconds preparing the scenes,
+    shared between variants that differ only in rendering; render_s, frames); the sheet columns."""
 
     setup: Setup
     variants: tuple[Variant, ...]
@@ -138,48 +154,66 @@ def learned_models(folders: Sequence[str]) -> tuple[Optional[Models], str]:
     return load_models(list(folders)), "learned variant: official files from " + ", ".join(folders) + "."
 
 
-def ground_truth(scene: SyntheticScene, setup: Setup) -> dict[tuple[str, int], View]:
-    """Ground-truth views for every (trajectory, time) of the setup."""
-    out = {}
-    for name in setup.trajectories:
-        cam = preset_path(name, setup.num_frames)
-        for t in setup.times:
-            out[name, t] = render_view(scene.world, scene.K, scene.size, cam.poses[t], float(cam.K_scale[t]),
-                                       time=float(t), samples=setup.samples)
+def sheet_label(renderer: str, variant: str, setup: Setup) -> str:
+    """Row label of a frame in the sheet: the variant for the first renderer, ``variant (renderer)`` else."""
+    return variant if renderer == setup.renderers[0] else f"{variant} ({renderer})"
+
+
+def runs(setup: Setup, variants: tuple[Variant, ...]) -> list[tuple[str, Variant]]:
+    """(renderer, variant) pairs to run: every weight-free variant with every renderer; the learned
+    variant once, splatted (its decoder was trained on splats)."""
+    out = []
+    for r in setup.renderers:
+        out += [(r, v) for v in variants if not v.learned]
+    out += [("splat", v) for v in variants if v.learned]
     return out
 
 
-def score_frame(rgb: np.ndarray, gt: View, lpips=None) -> tuple[float, float, float, tuple, tuple]:
-    """(PSNR, SSIM, LPIPS or NaN, per-region SSE, per-region value counts) of ``rgb (3,H,W)``."""
+def ground_truth(scene: SyntheticScene, setup: Setup) -> dict[tuple[str, float, int], View]:
+    """Ground-truth views for every (trajectory, amplitude, time) of the setup."""
+    out = {}
+    for name in setup.trajectories:
+        for amp in setup.amplitudes:
+            cam = preset_path(name, setup.num_frames, amp)
+            for t in setup.times:
+                out[name, amp, t] = render_view(scene.world, scene.K, scene.size, cam.poses[t],
+                                                float(cam.K_scale[t]), time=float(t), samples=setup.samples)
+    return out
+
+
+def score_frame(rgb: np.ndarray, gt: View, lpips=None) -> dict:
+    """PSNR, SSIM, LPIPS (or NaN), per-region SSE and value counts, and the fluid detail energies of ``rgb (3,H,W)``."""
     err = squared_error(rgb, gt.rgb)
     sse = tuple(float(err[gt.valid & (gt.region == r)].sum()) for r in range(len(REGION_NAMES)))
     count = tuple(3 * int((gt.valid & (gt.region == r)).sum()) for r in range(len(REGION_NAMES)))
     lp = lpips(rgb, gt.rgb, gt.valid) if lpips is not None else math.nan
-    return psnr(rgb, gt.rgb, gt.valid), ssim(rgb, gt.rgb, gt.valid), lp, sse, count
+    return {"psnr": psnr(rgb, gt.rgb, gt.valid), "ssim": ssim(rgb, gt.rgb, gt.valid), "lpips": lp, "sse": sse,
+            "count": count, "hf": fluid_detail(rgb, gt.rgb, gt.valid & (gt.region == FLUID))}
 
 
-def _floor_score(ready, config, models, variant: Variant, scene: str, source: View, lpips=None) -> Score:
+def _floor_score(ready, config, models, variant: Variant, renderer: str, scene: str, source: View,
+                 lpips=None) -> Score:
     """``variant`` at the source pose, frame 0, scored against the source view (the input image)."""
     frames = make_frames(ready, config, preset_path("static", config.num_frames))
     decoder = decoder_for(frames, config, models) if variant.learned else None
     (_, rgb), = iter_rgb(frames, decoder, indices=[0])
-    return Score(variant.key, scene, "static", 0, *score_frame(rgb.numpy(), source, lpips))
+    return Score(variant.key, scene, "static", 0, renderer=renderer, **score_frame(rgb.numpy(), source, lpips))
 
 
 def _run_scene(scene: SyntheticScene, variants: tuple[Variant, ...], models: Optional[Models], lpips,
                results: Results, tick) -> None:
-    """Every variant on one scene: scores, floor, timings and sheet columns go into ``results``;
+    """Every (renderer, variant) on one scene: scores, floor, timings and sheet columns go into ``results``;
     ``tick()`` after each scored frame."""
     setup = results.setup
     gts = ground_truth(scene, setup)
     source = render_view(scene.world, scene.K, scene.size, samples=scene.samples)
-    for (name, t), view in gts.items():
-        if (scene.name, name, t) in setup.sheet_picks():
+    for (name, amp, t), view in gts.items():
+        if amp == 1.0 and (scene.name, name, t) in setup.sheet_picks():
             results.sheet[scene.name, name, t] = SheetColumn(scene.image.numpy(), view)
     prepared: dict = {}
-    for v in variants:
-        config = v.config(setup.num_frames)
-        timing = results.timings.setdefault(v.key, {"prepare_s": 0.0, "render_s": 0.0, "frames": 0})
+    for renderer, v in runs(setup, variants):
+        config = v.config(setup.num_frames, renderer)
+        timing = results.timings.setdefault(f"{renderer}/{v.key}", {"prepare_s": 0.0, "render_s": 0.0, "frames": 0})
         if v.scene_key not in prepared:
             t0 = time.perf_counter()
             ready = prepare_scene(scene.image, depth=scene.depth_input(), flow=scene.flow, config=config,
@@ -187,20 +221,22 @@ def _run_scene(scene: SyntheticScene, variants: tuple[Variant, ...], models: Opt
             prepared[v.scene_key] = ready, time.perf_counter() - t0
         ready, seconds = prepared[v.scene_key]
         timing["prepare_s"] += seconds
-        results.floor.append(_floor_score(ready, config, models, v, scene.name, source, lpips))
+        results.floor.append(_floor_score(ready, config, models, v, renderer, scene.name, source, lpips))
         for name in setup.trajectories:
-            frames = make_frames(ready, config, preset_path(name, setup.num_frames))
-            decoder = decoder_for(frames, config, models) if v.learned else None
-            t0 = time.perf_counter()
-            for t, rgb in iter_rgb(frames, decoder, indices=setup.times):
-                timing["render_s"] += time.perf_counter() - t0
-                timing["frames"] += 1
-                rgb = rgb.numpy()
-                results.scores.append(Score(v.key, scene.name, name, t, *score_frame(rgb, gts[name, t], lpips)))
-                if (scene.name, name, t) in results.sheet:
-                    results.sheet[scene.name, name, t].frames[v.key] = rgb
-                tick()
+            for amp in setup.amplitudes:
+                frames = make_frames(ready, config, preset_path(name, setup.num_frames, amp))
+                decoder = decoder_for(frames, config, models) if v.learned else None
                 t0 = time.perf_counter()
+                for t, rgb in iter_rgb(frames, decoder, indices=setup.times):
+                    timing["render_s"] += time.perf_counter() - t0
+                    timing["frames"] += 1
+                    rgb = rgb.numpy()
+                    results.scores.append(Score(v.key, scene.name, name, t, renderer=renderer, amplitude=amp,
+                                                **score_frame(rgb, gts[name, amp, t], lpips)))
+                    if amp == 1.0 and (scene.name, name, t) in results.sheet:
+                        results.sheet[scene.name, name, t].frames[sheet_label(renderer, v.key, setup)] = rgb
+                    tick()
+                    t0 = time.perf_counter()
 
 
 def run_benchmark(setup: Setup = FULL, progress: Optional[ProgressFn] = None) -> Results:
@@ -215,7 +251,8 @@ def run_benchmark(setup: Setup = FULL, progress: Optional[ProgressFn] = None) ->
             variants = tuple(v for v in variants if not v.learned)
     lpips, note = lpips_metric()
     results = Results(setup, variants, notes=notes + [note])
-    total = len(setup.scenes) * len(variants) * len(setup.trajectories) * len(setup.times)
+    total = (len(setup.scenes) * len(runs(setup, variants)) * len(setup.trajectories) * len(setup.amplitudes)
+             * len(setup.times))
     done = [0]
 
     def tick() -> None:

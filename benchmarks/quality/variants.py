@@ -19,12 +19,17 @@ class Variant:
     symmetric: bool
     learned: bool = False
 
-    def config(self, num_frames: int) -> PipelineConfig:
-        """The pipeline configuration: exact depth and flow come from the scene, so depth/motion are unused."""
+    def config(self, num_frames: int, renderer: str = "auto") -> PipelineConfig:
+        """The pipeline configuration: exact depth and flow come from the scene, so depth/motion are unused.
+
+        renderer: 'warp', 'splat' or 'auto' (the learned variant always splats). The border is
+        filled, never zoomed or cropped: the ground truth is rendered with the source intrinsics.
+        """
         nets = "learned" if self.learned else None
         return PipelineConfig(num_frames=num_frames, layered=self.layered, inpaint=self.inpaint,
                               features=nets or "rgba", decoder=nets or "blend", motion="hints",
-                              render=RenderSettings(symmetric=self.symmetric, crop=0, fill_holes=True))
+                              render=RenderSettings(symmetric=self.symmetric, crop=0, fill_holes=True, border="fill",
+                                                    renderer=renderer))
 
     @property
     def scene_key(self) -> tuple[bool, str, bool]:

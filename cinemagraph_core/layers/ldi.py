@@ -77,16 +77,18 @@ def _inpaint_layer(inp: Inpainter, rgb: torch.Tensor, d: torch.Tensor, far: torc
 
     rgb ``(1,3,H,W)``, d ``(1,1,H,W)``; far, context, holes ``(1,1,H,W)`` 0/1 (official, SPEC f).
     Officially the inpainter fills the holes from the context and the visibility is the context.
-    With ``keep`` the hole pixels in ``far`` (visible at this layer's depth or farther) get the input
-    colour, depth and alpha 1 and count as visible; those not touching a nearer layer (``EDGE_KERNEL``)
-    also join the context the inpainter fills from, so a fill continues the pixels next to it.
+    With ``keep`` the pixels of ``far`` (visible at this layer's depth or farther) outside the context
+    get the input colour, depth and alpha 1 and count as visible (the holes' box never reaches the
+    last row and column, so some of them are not holes); those not touching a nearer layer
+    (``EDGE_KERNEL``) also join the context the inpainter fills from, so a fill continues the pixels
+    next to it.
     """
     if not keep:
         layer_depth = inp.inpaint_depth(d, holes, context, depth_range)
         return layer_depth, inp.inpaint_rgb(holes, context, rgb * context), context
-    seen = far * holes
+    seen = far * (1.0 - context)
     guide = erode(far, EDGE_KERNEL) * seen
-    fill_context, fill_holes = context + guide, holes - guide
+    fill_context, fill_holes = context + guide, holes * (1.0 - guide)
     layer_depth = inp.inpaint_depth(d, fill_holes, fill_context, depth_range)
     rgba = inp.inpaint_rgb(fill_holes, fill_context, rgb * fill_context)
     shown = seen > 0.5
@@ -117,7 +119,9 @@ def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpa
     layer boundary, even in the source view). On: in every layer i >= 1 the hole pixels that are
     visible in the input at depth >= b_i keep the input colour and depth (alpha 1), those of the
     layer's own bin count as visible in its mask (so they keep their motion), and all but the 1-px
-    ring touching a nearer layer guide the inpainting of the hidden pixels. None (default): on for
+    ring touching a nearer layer guide the inpainting of the hidden pixels; the last row and column
+    (which the official hole box never reaches) and the pixels of a skipped thin bin (they join the
+    next layer) are kept too, so every pixel of the input is in exactly one layer's mask. None (default): on for
     the weight-free backends, off for the learned one (``keeps_visible``); False: the official layering.
     """
     d = as_depth_map(depth)
@@ -139,14 +143,17 @@ def build_ldi(image: torch.Tensor, depth: torch.Tensor, inpainter: Optional[Inpa
     if progress is not None:
         progress(1, n)
 
+    start = 1
     for i in range(1, n):
         alpha = _bin_mask(d, b, i)
         if float(erode(alpha, CONTEXT_KERNEL).sum()) >= MIN_LAYER_PIXELS:
-            far = (d >= b[i]).float()
+            lo = start if keep else i
+            start = i + 1
+            far = (d >= b[lo]).float()
             context = erode(far, CONTEXT_KERNEL)
             holes = (1.0 - context) * inpainting_bbox(context, BBOX_BORDER)
             layer_depth, rgba, visible = _inpaint_layer(inp, rgb, d, far, context, holes,
-                                                        (float(b[i]), float(b[i + 1])), keep)
+                                                        (float(b[lo]), float(b[i + 1])), keep)
             closed = i == n - 1 and not official_far_cut
             near = (layer_depth <= b[i + 1] if closed else layer_depth < b[i + 1]).float()
             if i < n - 1:

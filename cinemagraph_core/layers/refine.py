@@ -9,8 +9,9 @@ import torch.nn.functional as F
 from ..errors import CinemagraphError
 from ..ops.filters import erode
 
-CHUNK_VALUES = 1 << 22
-"""Window values materialised at once by the median (4M float32 = 16 MB)."""
+CHUNK_VALUES = 1 << 20
+"""Window values materialised at once by the median: with their gather indices, ranks and flags about
+40 B each, so 1M values keep the temporaries near 40 MB."""
 
 
 def _check_nchw(x: torch.Tensor, what: str) -> None:

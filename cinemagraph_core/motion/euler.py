@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Iterable, Iterator, Optional
+from typing import Iterable, Iterator, Optional, Protocol, TypeVar
 
 import torch
 
@@ -109,20 +109,36 @@ def symmetric_displacements(flow: torch.Tensor, num_frames: int, frames: Optiona
         return
     flow = _check_flow(flow)
     fwd = EulerIntegrator(flow)
-    for k, bwd in _descending_states(-flow, [n - t for t in ts]):
+    for k, bwd in descending_states(EulerIntegrator(-flow), [n - t for t in ts]):
         t = n - k
         fwd.advance(t - fwd.steps)
-        yield t, fwd.displacement, bwd
+        yield t, fwd.displacement, bwd.displacement
 
 
-def _descending_states(flow: torch.Tensor, counts: list[int]) -> Iterator[tuple[int, torch.Tensor]]:
-    """Yield ``(k, Euler(flow, k))`` for ``counts`` (positive, strictly decreasing), checkpointed.
+class Stepper(Protocol):
+    """A state advanced one step at a time: ``steps`` taken so far, ``step()``, and a cheap ``copy()``
+    that shares no mutable state (e.g. ``EulerIntegrator``, ``render.advect.Tracer``)."""
 
-    One pass to counts[0] keeps a state every ceil(sqrt(counts[0])) steps; each segment is then
-    re-run from its checkpoint, the last first, holding at most one segment of displacements.
+    steps: int
+
+    def step(self) -> None: ...
+
+    def copy(self): ...
+
+
+S = TypeVar("S", bound=Stepper)
+
+
+def descending_states(stepper: S, counts: list[int]) -> Iterator[tuple[int, S]]:
+    """Yield ``(k, state after k steps)`` for ``counts`` (positive, strictly decreasing), checkpointed.
+
+    ``stepper`` is a fresh stepper (0 steps; it is advanced). One pass to counts[0] keeps a copy
+    every ceil(sqrt(counts[0])) steps; each segment is then re-run from its checkpoint, the last
+    first, holding at most one segment of states: about 2 counts[0] steps in total and O(sqrt N)
+    states in memory, where a plain pass would hold all N.
     """
     block = math.isqrt(counts[0] - 1) + 1
-    integ = EulerIntegrator(flow)
+    integ = stepper
     checkpoints = {0: integ.copy()}
     while integ.steps < counts[0]:
         integ.step()
@@ -138,11 +154,11 @@ def _descending_states(flow: torch.Tensor, counts: list[int]) -> Iterator[tuple[
         seg = checkpoints.pop(start)
         wanted, held = set(group), {}
         if start in wanted:
-            held[start] = seg.displacement
+            held[start] = seg.copy()
         while seg.steps < group[0]:
             seg.step()
             if seg.steps in wanted:
-                held[seg.steps] = seg.displacement
+                held[seg.steps] = seg.copy()
         for k in group:
             yield k, held.pop(k)
 

@@ -105,6 +105,12 @@ def parse_labelme(labelme: Union[str, Mapping], size: Optional[tuple[int, int]] 
     return tuple(arrows), torch.from_numpy(mask.astype(np.float32))
 
 
+def scale_arrows(arrows: Sequence[Arrow], source: tuple[int, int], target: tuple[int, int]) -> tuple[Arrow, ...]:
+    """Arrows drawn in px of a ``source`` (h, w) image, in px of the same image resized to ``target`` (h, w)."""
+    sy, sx = target[0] / source[0], target[1] / source[1]
+    return tuple((x0 * sx, y0 * sy, x1 * sx, y1 * sy) for x0, y0, x1, y1 in arrows)
+
+
 def default_sigma(h: int, n: int) -> float:
     """Deterministic hint width (px): the middle of the official range [floor(h/2n), floor(2h/n) - 1].
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import math
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -75,8 +77,10 @@ def erode(x: torch.Tensor, k: int) -> torch.Tensor:
     """Flat k x k erosion (minimum) with origin (k//2, k//2) and a geodesic border.
 
     Matches kornia ``erosion`` with an all-ones kernel: outside the image counts as +inf, so the
-    border never erodes; an even k covers offsets -k//2 .. k//2 - 1.
+    border never erodes; an even k covers offsets -k//2 .. k//2 - 1. Exact (a minimum does not round).
     """
+    if x.device.type == "cpu" and x.dtype == torch.float32:
+        return _cv2_morphology(x, k, cv2.erode, math.inf)
     padded = F.pad(-x, _window_pad(k), value=-math.inf)
     return -_window_max(padded, k)
 
@@ -85,8 +89,20 @@ def dilate(x: torch.Tensor, k: int) -> torch.Tensor:
     """Flat k x k dilation (maximum), odd k, geodesic border (outside counts as -inf)."""
     if k % 2 != 1:
         raise ValueError(f"dilate needs an odd kernel size, got {k}")
+    if x.device.type == "cpu" and x.dtype == torch.float32:
+        return _cv2_morphology(x, k, cv2.dilate, -math.inf)
     padded = F.pad(x, _window_pad(k), value=-math.inf)
     return _window_max(padded, k)
+
+
+def _cv2_morphology(x: torch.Tensor, k: int, op, border: float) -> torch.Tensor:
+    """``erode``/``dilate`` of a CPU float32 ``(B,C,H,W)`` with OpenCV, map by map (the same values as the
+    torch window maximum, several times faster on the CPU)."""
+    kernel = np.ones((k, k), np.uint8)
+    maps = x.detach().reshape(-1, *x.shape[-2:]).contiguous().numpy()
+    out = np.stack([op(m, kernel, anchor=(k // 2, k // 2), borderType=cv2.BORDER_CONSTANT, borderValue=border)
+                    for m in maps])
+    return torch.from_numpy(out).reshape(x.shape)
 
 
 def opening(x: torch.Tensor, k: int) -> torch.Tensor:

@@ -71,25 +71,28 @@ def mean_coverage(maps: SideMaps) -> torch.Tensor:
     return 0.5 * (maps.forward[ALPHA_CHANNEL] + maps.backward[ALPHA_CHANNEL])
 
 
-def finish_rgb(blended: torch.Tensor, fill_holes: bool = True, crop: int = 0) -> torch.Tensor:
+def finish_rgb(blended: torch.Tensor, fill_holes: bool = True, crop: int = 0, finite: bool = False) -> torch.Tensor:
     """Blended map ``(C,H,W)`` (C >= 4: premultiplied RGB, coverage, ...) -> ``(3,H-2crop,W-2crop)`` 0..1.
 
     RGB is divided by the coverage where it exceeds ``COVERAGE_EPS`` (non-finite input counts as 0,
     colours are clipped to 0..1). With ``fill_holes`` every pixel with little or no coverage (holes,
     and borders a moving camera uncovers) is filled from its surroundings by push-pull
     interpolation, so no black holes or borders remain; without it such pixels are black. ``crop``
-    px are then removed from every side (official 32).
+    px are then removed from every side (official 32). finite: the caller guarantees finite values
+    (skips the clean-up of NaN/inf, a full pass over the map).
     """
     if blended.dim() != 3 or blended.shape[0] <= ALPHA_CHANNEL:
         raise CinemagraphError(f"finish_rgb: expected a (C,H,W) map with premultiplied RGB and coverage in "
                                f"channels 0-3, got shape {tuple(blended.shape)}.")
     check_crop(crop, (int(blended.shape[1]), int(blended.shape[2])))
-    blended = torch.nan_to_num(blended.to(torch.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    blended = blended.to(torch.float32)
+    if not finite:
+        blended = torch.nan_to_num(blended, nan=0.0, posinf=0.0, neginf=0.0)
     cov = blended[ALPHA_CHANNEL].clamp(0.0, 1.0)
     has = cov > COVERAGE_EPS
     rgb = torch.where(has, blended[:3] / torch.where(has, cov, torch.ones_like(cov)), torch.zeros_like(blended[:3]))
     rgb = rgb.clamp(0.0, 1.0)
-    if fill_holes:
+    if fill_holes and not bool((cov >= FILL_COVERAGE).all()):
         rgb = push_pull_fill(rgb, (cov / FILL_COVERAGE).clamp(0.0, 1.0) * has)
     return crop_border(rgb, crop)
 
@@ -114,14 +117,16 @@ def crop_border(image: torch.Tensor, crop: int) -> torch.Tensor:
 
 
 def push_pull_fill(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``x (C,H,W)`` where ``weight (H,W)`` is 1, smoothly interpolated elsewhere (push-pull).
+    """``x (C,H,W)`` where ``weight`` is 1, smoothly interpolated elsewhere (push-pull).
 
+    weight: ``(H,W)`` (one for all channels) or ``(C,H,W)`` (one per channel), 0..1.
     Pull: a pyramid of weighted 2x2 means whose weights are summed and clipped to 1. Push: from the
     coarsest level down, every level is ``weight * own mean + (1 - weight) * upsampled coarser
-    estimate`` (bilinear). Returns ``(C,H,W)``; zeros when every weight is 0.
+    estimate`` (bilinear). Returns ``(C,H,W)``; zeros where a channel's weights are all 0.
     """
     levels = []
-    val, wgt = x[None] * weight, weight[None, None]
+    wgt = weight[None] if weight.dim() == 3 else weight[None, None]
+    val = x[None] * wgt
     while True:
         levels.append((torch.where(wgt > 0, val / wgt.clamp(min=1e-12), torch.zeros_like(val)), wgt))
         if max(val.shape[-2:]) <= 1:

@@ -146,7 +146,8 @@ def render_sides(
         fwd, bwd: the two sides (``xyz (P,3)`` camera-frame points of the source view, ``attrs (P,C)``);
             ``bwd`` None (forward-only animation) gives an all-zero backward map.
         K: ``(3,3)`` source intrinsics in px; focal lengths are multiplied by ``K_scale``
-            (dolly-zoom), the principal point is kept.
+            (dolly-zoom, border zoom), the principal point is kept, and so are the radii (a point
+            keeps its angular size).
         pose: ``(4,4)`` point transform of this frame (``p' = R p + t``, depth units).
         time: t / N in [0, 1), stored in the result for the blend.
         settings: radius (px at the source view), adaptive radius, points per pixel, backend,
@@ -185,7 +186,7 @@ def render_sides(
     maps, start = [], 0
     for side, pts in zip(sides, moved):
         n = int(pts.shape[0])
-        radius = point_radii(side.xyz[:, 2], pts[:, 2], settings.radius_px, settings.adaptive_radius)
+        radius = point_radii(side.xyz[:, 2], pts[:, 2], settings.radius_px, settings.adaptive_radius) * float(K_scale)
         feats = torch.cat([side.attrs.to(torch.float32), disp[start:start + n, None]], dim=1)
         if surface:
             maps.append(torch_splat.splat_surface(pts, feats, K_frame, (h, w), radius / OFFICIAL_RADIUS_PX,
