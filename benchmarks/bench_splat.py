@@ -1,4 +1,4 @@
-"""Speed and memory of the pure-PyTorch splatter (``cinemagraph_core.render.splat``).
+"""Speed and memory of the built-in splatters: NumPy (``render.splat``) and torch ops (``render.splat_torch``).
 
 Scene: an LDI-like cloud of ``layers`` pixel grids at different depths (a full first layer, 60 % of
 the pixels on the others: about ``(1 + 0.6 (layers - 1)) H W`` points), each moved by a smooth
@@ -7,11 +7,12 @@ the source view). For each size it prints the time of one ``splat`` call (one si
 5 channels (RGBA + disparity: the weight-free path) and 37 channels (the learned decoder's input),
 and the memory the first call needs on top of its inputs and output: the growth of the peak RSS
 (``VmHWM``, reset before the call through ``/proc/self/clear_refs``) and the peak of NumPy's traced
-allocations (``tracemalloc``; the splatter's temporaries are NumPy arrays). Each (size, channels)
-pair runs in a fresh subprocess.
+allocations (``tracemalloc``; the NumPy splatter's temporaries are NumPy arrays, the torch one's are
+not traced). With ``--device cuda`` (torch backend) the time includes a synchronisation and the memory
+column is the CUDA allocator's peak. Each (backend, size, channels) runs in a fresh subprocess.
 
-Usage: ``python benchmarks/bench_splat.py [--threads 2] [--repeat 3] [--sizes 256 512 768 1080p 4k]
-[--channels 5 37] [--chunk N]``
+Usage: ``python benchmarks/bench_splat.py [--backends numpy torch] [--device cpu|cuda] [--threads 2]
+[--repeat 3] [--sizes 256 512 768 1080p 4k] [--channels 5 37] [--chunk N]``
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cinemagraph_core.camera import default_intrinsics  # noqa: E402
-from cinemagraph_core.render.splat import DEFAULT_CHUNK, splat  # noqa: E402
+from cinemagraph_core.render.splat import DEFAULT_CHUNK  # noqa: E402
+from cinemagraph_core.render.view import splat_backend  # noqa: E402
 
 SIZES = {"256": (256, 256), "512": (512, 512), "768": (768, 768), "1080p": (1080, 1920),
          "4k": (2160, 3840)}
@@ -70,24 +72,38 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def run_one(size: str, channels: int, threads: int, repeat: int, chunk: int) -> dict:
+def run_one(size: str, channels: int, threads: int, repeat: int, chunk: int, backend: str = "numpy",
+            device: str = "cpu") -> dict:
     """Memory of the first call (fresh process, nothing cached), then the best of ``repeat`` timings."""
     torch.set_num_threads(threads)
     h, w = SIZES[size]
     layers = 3 if h * w <= 1024 * 1024 else 2
     xyz, K, radius = make_scene(h, w, layers)
     attrs = torch.rand(xyz.shape[0], channels)
+    xyz, attrs, radius = xyz.to(device), attrs.to(device), radius.to(device)
+    splat = splat_backend(backend, device)
+    cuda = torch.device(device).type == "cuda"
+
+    def call():
+        splat(xyz, attrs, K, (h, w), radius, chunk=chunk)
+        if cuda:
+            torch.cuda.synchronize()
+
     out_mb = channels * h * w * 4 / 2**20
     rss0, reset = _status_kb("VmRSS"), _reset_peak_rss()
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     tracemalloc.start()
-    splat(xyz, attrs, K, (h, w), radius, chunk=chunk)
+    call()
     traced = tracemalloc.get_traced_memory()[1] / 2**20 - out_mb
     tracemalloc.stop()
     rss = (_status_kb("VmHWM") - rss0) / 1024 - out_mb if reset else float("nan")
+    if cuda:
+        rss = torch.cuda.max_memory_allocated() / 2**20 - out_mb
     times, cpu = [], []
     for _ in range(repeat):
         t0, c0 = time.perf_counter(), time.process_time()
-        splat(xyz, attrs, K, (h, w), radius, chunk=chunk)
+        call()
         times.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
     return {"points": int(xyz.shape[0]), "ms": round(1000 * min(times), 1), "cpu_ms": round(1000 * min(cpu), 1),
@@ -102,22 +118,27 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--chunk", type=int, default=DEFAULT_CHUNK)
     ap.add_argument("--channels", nargs="+", type=int, default=[5, 37])
-    ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--backends", nargs="+", default=["numpy", "torch"], choices=("numpy", "torch", "pytorch3d"))
+    ap.add_argument("--device", default="cpu", help="where the points live: cpu or cuda (numpy works on the CPU)")
+    ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one[0], int(args.one[1]), args.threads, args.repeat, args.chunk)))
+        print(json.dumps(run_one(args.one[1], int(args.one[2]), args.threads, args.repeat, args.chunk, args.one[0],
+                                 args.device)))
         return
-    print(f"splat: best of {args.repeat} calls, {args.threads} threads, chunk {args.chunk} slots. Memory of a first "
-          f"call beyond its inputs and output: peak RSS growth and peak traced NumPy allocations.")
-    print(f"{'size':>6} {'points':>9} {'ch':>3} {'ms/side':>8} {'cpu ms':>7} {'RSS MB':>7} {'traced MB':>9} "
-          f"{'inputs MB':>9}")
-    for size in args.sizes:
-        for ch in args.channels:
-            cmd = [sys.executable, __file__, "--one", size, str(ch), "--threads", str(args.threads), "--repeat",
-                   str(args.repeat), "--chunk", str(args.chunk)]
-            r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
-            print(f"{size:>6} {r['points']:>9} {ch:>3} {r['ms']:>8} {r['cpu_ms']:>7} {r['rss_mb']:>7} "
-                  f"{r['traced_mb']:>9} {r['inputs_mb']:>9}", flush=True)
+    print(f"splat: best of {args.repeat} calls, {args.threads} threads, chunk {args.chunk} slots, points on "
+          f"{args.device}. Memory of a first call beyond its inputs and output: peak RSS growth (CUDA: the "
+          f"allocator's peak) and peak traced NumPy allocations.")
+    print(f"{'backend':>8} {'size':>6} {'points':>9} {'ch':>3} {'ms/side':>8} {'cpu ms':>7} {'RSS MB':>7} "
+          f"{'traced MB':>9} {'inputs MB':>9}")
+    for backend in args.backends:
+        for size in args.sizes:
+            for ch in args.channels:
+                cmd = [sys.executable, __file__, "--one", backend, size, str(ch), "--threads", str(args.threads),
+                       "--repeat", str(args.repeat), "--chunk", str(args.chunk), "--device", args.device]
+                r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+                print(f"{backend:>8} {size:>6} {r['points']:>9} {ch:>3} {r['ms']:>8} {r['cpu_ms']:>7} "
+                      f"{r['rss_mb']:>7} {r['traced_mb']:>9} {r['inputs_mb']:>9}", flush=True)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Optional, Sequence
 from .errors import CinemagraphError, Interrupted
 from .pipeline import RENDERERS
 from .render.border import BORDERS
+from .render.view import BACKENDS
 
 log = logging.getLogger("cinemagraph")
 
@@ -43,7 +44,7 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames-dir", default=None, help="also write numbered PNG frames here")
     p.add_argument("--models", action="append", default=[], help="folder with official model files (repeatable)")
     p.add_argument("--no-models", action="store_true", help="ignore model files: weight-free path only")
-    p.add_argument("--device", default="auto", help="where the learned networks and the warp renderer run: auto "
+    p.add_argument("--device", default="auto", help="where the learned networks and the renderer run: auto "
                    "(CUDA when available), cpu, cuda, cuda:1, ...")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
                    help="learned networks: fp32 (faithful) or fp16/bf16 autocast (CUDA only, faster)")
@@ -58,6 +59,9 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--compositing", default="auto", choices=("auto", "official", "surface"),
                    help="splat renderer: surface (weight-free: an unmoved view comes back exactly) or official "
                         "(pytorch3d-style, what the learned decoder needs); auto picks per decoder")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="splat renderer's splatter: auto (torch ops on a GPU, NumPy on the CPU), numpy, torch (torch "
+                        "ops on --device) or pytorch3d (if installed); all give the same frames")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
 
 
@@ -106,7 +110,7 @@ def _config(a: argparse.Namespace):
                           max_side=a.size or MAX_SIDE, inpaint=a.inpaint,
                           render=replace(RenderSettings(), crop=a.crop, symmetric=not a.forward_only,
                                          compositing=a.compositing, renderer=a.renderer,
-                                         border=a.border)).validate()
+                                         border=a.border, backend=a.backend)).validate()
 
 
 def _device(a: argparse.Namespace) -> str:
@@ -161,6 +165,7 @@ def _official_folder(folder: Path) -> tuple[Path, Optional[Path], Optional[Path]
 
 def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
     from .pipeline import decoder_for, iter_rgb, make_frames, prepare_scene, render_settings_for
+    from .render.view import resolve_backend
     from .video import VideoWriter, check_output_path
 
     check_output_path(a.out)
@@ -183,7 +188,10 @@ def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
     finally:
         close()
     t2 = time.perf_counter()
-    stages = dict(scene.stages, renderer=render_settings_for(config.render, decoder).renderer)
+    settings = render_settings_for(config.render, decoder)
+    stages = dict(scene.stages, renderer=settings.renderer)
+    if settings.renderer == "splat":
+        stages["splatter"] = resolve_backend(settings.backend, device)
     log.info("wrote %s: %d frames, %dx%d, prepare %.1f s, render %.2f s/frame; stages: %s", a.out, writer.count,
              size[1], size[0], t1 - t0, (t2 - t1) / max(writer.count, 1),
              ", ".join(f"{k}={v}" for k, v in stages.items()))

@@ -23,7 +23,7 @@ from .layers.ldi import build_ldi, single_layer_ldi
 from .models import Models
 from .motion.field import explicit_motion, motion_from_hints, scale_speed
 from .motion.learned import learned_motion
-from .points import build_point_cloud
+from .points import build_point_cloud, cloud_on
 from .progress import ProgressFn, scaled
 from .render.blend import blend_sides, check_crop, crop_border, finish_rgb
 from .render.border import apply_zoom, check_border, effective_crop, zoom_for
@@ -286,8 +286,9 @@ def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[in
 
     decoder: the learned image decoder (None = the weight-free blend), run at ``precision``.
     Rendering follows ``render_settings_for(frames.settings, decoder)``; the border mode may zoom the
-    camera (``render.border``). device: where the warp renderer works (default: the point cloud's
-    device); the splat renderer works on the CPU.
+    camera (``render.border``). device: where the frames are made (default: the decoder's device, else
+    the point cloud's): the scene is moved there once, and every frame's points, splats (backend
+    ``'auto'``: torch ops off the CPU) or warps and the decoder stay there; only the RGB comes back.
     """
     anim = frames.animation
     animate.check_animation(anim)
@@ -298,9 +299,14 @@ def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[in
     cam = apply_zoom(frames.camera, zoom_for(settings, anim.cloud, frames.camera))
     crop = effective_crop(settings)
     check_crop(crop, anim.cloud.size)
+    if device is None and decoder is not None:
+        device = next(decoder.parameters()).device
     if settings.renderer == "warp":
         rendered = iter_warp(replace(frames, settings=settings), cam, wanted, crop, device)
     else:
+        if device is not None:
+            anim = replace(anim, cloud=cloud_on(anim.cloud, device),
+                           motion=replace(anim.motion, flow=anim.motion.flow.to(device)))
         rendered = _iter_splat(anim, cam, settings, wanted, crop, decoder, precision)
     if progress is not None:
         progress(0, len(wanted))
@@ -320,7 +326,8 @@ def _iter_splat(anim: Animation, cam: CameraPath, settings: RenderSettings, want
         if decoder is not None:
             yield t, crop_border(decode_learned(maps, decoder, precision), crop)
         else:
-            yield t, finish_rgb(blend_sides(maps, settings.depth_sharpness), fill_holes=settings.fill_holes, crop=crop)
+            yield t, finish_rgb(blend_sides(maps, settings.depth_sharpness), fill_holes=settings.fill_holes,
+                                crop=crop).cpu()
 
 
 def render_video(image: torch.Tensor, *, depth=None, hints: Optional[MotionHints] = None,

@@ -9,6 +9,7 @@ frame are dropped.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np
@@ -149,12 +150,12 @@ def lift(cloud: PointCloud, disp: torch.Tensor) -> FramePoints:
     displacement. Returns FramePoints with rows layer by layer, row-major inside a layer; when no
     point is dropped its attrs are a view of the cloud's (treat them as read-only).
     """
-    disp = _check_displacement(disp, cloud.size)
+    disp = _check_displacement(disp, cloud.size).to(cloud.depth.device)
     h, w = cloud.size
     k_inv = torch.linalg.inv(cloud.K).T
     moving = (disp != 0).any(dim=0)
     spread = cloud_spread(cloud)
-    nearer = torch.zeros(h * w, 3) if cloud.num_layers > 1 else None
+    nearer = torch.zeros(h * w, 3, device=disp.device) if cloud.num_layers > 1 else None
     xyz_parts, kept = [], []
     for i in range(cloud.num_layers):
         pix = cloud.pixels[i]
@@ -183,7 +184,7 @@ def lift(cloud: PointCloud, disp: torch.Tensor) -> FramePoints:
     joined = _joined(cloud.attrs)
     if joined is not None and all(idx is None for idx in kept):
         return FramePoints(xyz=torch.cat(xyz_parts), attrs=joined, per_layer=counts)
-    attrs = torch.empty(sum(counts), cloud.channels)
+    attrs = torch.empty(sum(counts), cloud.channels, device=cloud.attrs[0].device)
     start = 0
     for src, idx, n in zip(cloud.attrs, kept, counts):
         if idx is None:
@@ -192,6 +193,23 @@ def lift(cloud: PointCloud, disp: torch.Tensor) -> FramePoints:
             torch.index_select(src, 0, idx, out=attrs[start:start + n])
         start += n
     return FramePoints(xyz=torch.cat(xyz_parts), attrs=attrs, per_layer=counts)
+
+
+def cloud_on(cloud: PointCloud, device: torch.device | str) -> PointCloud:
+    """``cloud`` with every tensor on ``device`` (itself when already there); attributes that lie back to
+    back in one storage stay so (``lift`` then needs no copy of them)."""
+    device = torch.device(device)
+    if cloud.depth.device == device:
+        return cloud
+    joined = _joined(cloud.attrs)
+    if joined is not None:
+        attrs = list(joined.to(device).split([int(a.shape[0]) for a in cloud.attrs]))
+    else:
+        attrs = [a.to(device) for a in cloud.attrs]
+    move = (lambda t: None if t is None else t.to(device))
+    return replace(cloud, pixels=[p.to(device) for p in cloud.pixels], attrs=attrs, depth=cloud.depth.to(device),
+                   keep=cloud.keep.to(device), solid=cloud.solid.to(device), K=cloud.K.to(device),
+                   spread=move(cloud.spread), layer_depth=move(cloud.layer_depth))
 
 
 def _joined(parts: list[torch.Tensor]) -> Optional[torch.Tensor]:

@@ -208,7 +208,8 @@ class RenderSettings:
     radius_px: point radius in px at the source view (official 1.5).
     points_per_pixel: K nearest points kept per pixel (official 8).
     adaptive_radius: scale each point's radius by z / z' (official on).
-    backend: ``'torch'`` (default, pure PyTorch) or ``'pytorch3d'`` when it imports.
+    backend: splatter (``render.view.BACKENDS``): ``'auto'`` (default: torch ops on a GPU, NumPy on the
+        CPU), ``'numpy'``, ``'torch'`` (torch ops on the points' device) or ``'pytorch3d'`` when it imports.
     depth_sharpness: alpha of the two-side blend weight exp(alpha * disparity) for the weight-free
         path (official direct-RGB blend: 4).
     symmetric: blend the forward and backward copies (False = forward copy only, the naive variant).
@@ -233,7 +234,7 @@ class RenderSettings:
     radius_px: float = 1.5
     points_per_pixel: int = 8
     adaptive_radius: bool = True
-    backend: str = "torch"
+    backend: str = "auto"
     depth_sharpness: float = 4.0
     symmetric: bool = True
     crop: int = 0

@@ -12,7 +12,7 @@ from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.models import Models
 from cinemagraph_core.pipeline import RENDERERS, PipelineConfig, decoder_for, iter_rgb, make_camera
 from cinemagraph_core.render.border import BORDERS, check_border
-from cinemagraph_core.render.view import COMPOSITINGS
+from cinemagraph_core.render.view import BACKENDS, COMPOSITINGS, resolve_backend
 from cinemagraph_core.types import Animation, MotionField, PointCloud, RenderedFrames, RenderSettings
 
 from . import common, convert, models
@@ -24,6 +24,9 @@ MAX_FRAMES = 1000
 RENDERER_HELP = ("auto: warp for the blend decoder, splat for the learned one. warp: every depth layer warped as a "
                  "textured surface (clean moving water and object edges; runs on ComfyUI's GPU). splat: point "
                  "splatting (what the learned decoder needs).")
+BACKEND_HELP = ("Splat renderer's splatter (all give the same frames). auto: torch ops on ComfyUI's GPU, NumPy on the "
+                "CPU (the faster there). numpy: CPU. torch: torch ops on ComfyUI's device. pytorch3d: its "
+                "rasteriser when installed (else auto).")
 BORDER_HELP = ("What the moving camera uncovers at the frame border. zoom: zoom in just enough to keep it out of view "
                "(the factor is logged). crop: cut `crop` px from every side (32 when crop is 0, as the official "
                "demo). fill: fill it in from the neighbouring pixels.")
@@ -163,15 +166,13 @@ class SplatRender:
                                              "camera move uncovers).", default=0, min=0, max=512),
                 "fill_holes": common.widget("BOOLEAN", "Fill pixels no point covers from their neighbours.",
                                             default=True),
-                "backend": common.widget(["torch", "pytorch3d"], "torch: built-in splatting. pytorch3d: its "
-                                                                 "rasteriser when installed (else torch).",
-                                         default="torch"),
+                "backend": common.widget(list(BACKENDS), BACKEND_HELP, default="auto"),
             },
             "optional": {
                 "compositing": common.widget(list(COMPOSITINGS),
                                              "Splat renderer only. auto: surface for the blend decoder, official for "
                                              "the learned one. surface: sharp weight-free splats (an unmoved view "
-                                             "reproduces the image; torch backend only). official: the paper's "
+                                             "reproduces the image; not with pytorch3d). official: the paper's "
                                              "splats (slightly blurred and shifted; what the learned decoder "
                                              "expects).", default="auto"),
                 "renderer": common.widget(list(RENDERERS), RENDERER_HELP, default="auto"),
@@ -187,19 +188,18 @@ class SplatRender:
     DESCRIPTION = "Point splatting settings + camera; the frames are rendered (in a stream) by Decode."
 
     def run(self, animation, camera, fps: float = 25.0, radius: float = 1.5, points_per_pixel: int = 8,
-            crop: int = 0, fill_holes: bool = True, backend: str = "torch", compositing: str = "auto",
+            crop: int = 0, fill_holes: bool = True, backend: str = "auto", compositing: str = "auto",
             renderer: str = "auto", border: str = "zoom"):
         anims = convert.items_of(animation, Animation, "animation")
         if not isinstance(camera, common.CameraSpec):
             raise CinemagraphError(f"camera: expected the output of a CameraPath node, got {type(camera).__name__}")
         if backend == "pytorch3d" and not pytorch3d_available():
-            log.warning("pytorch3d is not installed: rendering with the built-in torch splatting")
-            backend = "torch"
-        if backend not in ("torch", "pytorch3d"):
-            raise CinemagraphError(f"backend must be torch or pytorch3d, got {backend!r}")
+            log.warning("pytorch3d is not installed: rendering with the built-in splatters (backend auto)")
+            backend = "auto"
+        resolve_backend(backend)
         if compositing == "surface" and backend == "pytorch3d":
-            raise CinemagraphError("compositing 'surface' needs backend torch (pytorch3d only has the official "
-                                   "compositing): set backend to torch or compositing to auto/official")
+            raise CinemagraphError("compositing 'surface' needs a built-in splatter (pytorch3d only has the official "
+                                   "compositing): set backend to auto, numpy or torch, or compositing to auto/official")
         if compositing not in COMPOSITINGS:
             raise CinemagraphError(f"compositing must be one of {', '.join(COMPOSITINGS)}, got {compositing!r}")
         if renderer not in RENDERERS:

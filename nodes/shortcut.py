@@ -6,6 +6,7 @@ from cinemagraph_core.models import Models
 from cinemagraph_core.pipeline import (RENDERERS, PipelineConfig, decoder_for, iter_rgb, make_frames, prepare_scene,
                                        render_settings_for)
 from cinemagraph_core.render.border import BORDERS, check_border
+from cinemagraph_core.render.view import BACKENDS
 from cinemagraph_core.progress import scaled
 from cinemagraph_core.types import RenderSettings
 
@@ -15,7 +16,8 @@ from .common import CameraSpec
 from .depth_nodes import DEPTH_KINDS, depth_maps
 from .models import fingerprint, found_networks
 from .motion_nodes import HINTS_HELP, hints_for
-from .render_nodes import BORDER_HELP, MAX_FRAMES, RENDERER_HELP, camera_presets, check_camera, check_crop
+from .render_nodes import (BACKEND_HELP, BORDER_HELP, MAX_FRAMES, RENDERER_HELP, camera_presets, check_camera,
+                           check_crop)
 
 MODEL_CHOICES = ("auto", "weight-free")
 PREPARE_STEPS = 5
@@ -59,6 +61,7 @@ class Cinemagraph3D:
                                             default="disparity"),
                 "renderer": common.widget(list(RENDERERS), RENDERER_HELP, default="auto"),
                 "border": common.widget(list(BORDERS), BORDER_HELP, default="zoom"),
+                "backend": common.widget(list(BACKENDS), BACKEND_HELP, default="auto"),
             },
         }
 
@@ -79,14 +82,16 @@ class Cinemagraph3D:
 
     def run(self, image, hints: str, frames: int = 60, fps: float = 25.0, camera: str = "circle",
             amplitude: float = 1.0, speed: float = 1.0, max_side: int = 768, crop: int = 0, models: str = "auto",
-            renderer: str = "auto", border: str = "zoom", mask=None, depth_image=None, depth_kind: str = "disparity"):
+            renderer: str = "auto", border: str = "zoom", mask=None, depth_image=None, depth_kind: str = "disparity",
+            backend: str = "auto"):
         images = convert.image_batch(image, max_side=max_side)
         hint_items = hints_for(image, hints, mask, max_side=max_side)
         maps = depth_maps(images, depth_image, depth_kind)
         b = convert.batch_size(image=len(images), mask=len(hint_items), depth_image=len(maps))
         config = PipelineConfig(num_frames=frames, fps=fps, speed=speed, camera=camera, amplitude=amplitude,
                                 depth_kind=depth_kind, max_side=max_side,
-                                render=RenderSettings(crop=crop, renderer=renderer, border=check_border(border))
+                                render=RenderSettings(crop=crop, renderer=renderer, border=check_border(border),
+                                                      backend=backend)
                                 ).validate()
         render_settings_for(config.render)
         check_crop(crop, tuple(images[0].shape[1:]))

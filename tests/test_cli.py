@@ -118,3 +118,25 @@ def test_list_cameras(capsys):
     out = capsys.readouterr().out
     for name in ("circle", "up-down-loop", "swing", "dolly-zoom", "static"):
         assert name in out
+
+
+def test_the_summary_names_the_renderer_and_the_splatter(tmp_path, scene_files, caplog):
+    """Default: renderer=warp. --renderer splat with --backend numpy / torch: the same frames, and the
+    summary names the splatter."""
+    d, _ = scene_files
+    args = ["render", str(d / "image.png"), "--depth", str(d / "depth.png"), "--mask", str(d / "mask.png"),
+            "--hints", str(d / "arrows.json"), "--frames", "3", "--size", "96", "--device", "cpu"]
+    frames = {}
+    for extra in ([], ["--renderer", "splat", "--backend", "numpy"], ["--renderer", "splat", "--backend", "torch"]):
+        name = "-".join(extra[1::2]) or "default"
+        caplog.clear()
+        with caplog.at_level("INFO", logger="cinemagraph"):
+            assert main([*args, "--out", str(tmp_path / f"{name}.gif"), "--frames-dir", str(tmp_path / name),
+                         *extra]) == 0
+        summary = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("wrote "))
+        frames[name] = np.stack([np.asarray(Image.open(p)) for p in sorted((tmp_path / name).glob("*.png"))])
+        if not extra:
+            assert "renderer=warp" in summary and "splatter" not in summary
+        else:
+            assert "renderer=splat" in summary and f"splatter={extra[-1]}" in summary
+    assert np.abs(frames["splat-numpy"].astype(int) - frames["splat-torch"].astype(int)).max() <= 1

@@ -127,7 +127,7 @@ def test_render_settings_for_picks_the_renderer_and_the_compositing(caplog):
     keep = RenderSettings(compositing="surface", radius_px=2.0, renderer="warp")
     assert pick(keep) == keep
     for change, message in ((dict(compositing="magic"), "unknown compositing"),
-                            (dict(compositing="surface", backend="pytorch3d"), "backend 'torch'"),
+                            (dict(compositing="surface", backend="pytorch3d"), "not by pytorch3d"),
                             (dict(renderer="raytrace"), "renderer must be one of"),
                             (dict(border="blur"), "border must be one of")):
         with pytest.raises(CinemagraphError, match=message):

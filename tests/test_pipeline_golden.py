@@ -48,13 +48,14 @@ def test_setup_matches_the_official_demo(learned):
     golden.assert_matches("pipeline_setup", "featmaps_src", scene.features.maps)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("path", PATHS)
-def test_frames_match_the_official_demo(learned, path):
+def test_frames_match_the_official_demo(learned, path, backend):
     scene, config, models = learned
     ref = golden.load(f"pipeline_frames_{path}")
     n = int(ref["num_frames"])
     camera = official_path(path.replace("-", "_"), n)
-    config = replace(config, num_frames=n)
+    config = replace(config, num_frames=n, render=replace(config.render, backend=backend))
     frames = pipeline.make_frames(scene, config, camera)
     decoder = pipeline.decoder_for(frames, config, models)
     indices = [int(t) for t in ref["frame_indices"]]
@@ -64,3 +65,19 @@ def test_frames_match_the_official_demo(learned, path):
     c = int(ref["crop"])
     uint8 = (rgb.permute(0, 2, 3, 1) * 255).to(torch.uint8)[:, c:-c, c:-c]
     golden.assert_matches(f"pipeline_frames_{path}", "frames_uint8_cropped", uint8)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_the_learned_chain_on_cuda_matches_the_official_demo(learned):
+    """Nets, per-frame lifting, torch-ops splatting (backend auto) and the decoder on the GPU."""
+    scene, config, _ = learned
+    models = load_models(golden.recipe_weights(golden.weights_seed("pipeline_setup")), "cuda")
+    ref = golden.load("pipeline_frames_circle")
+    camera = official_path("circle", int(ref["num_frames"]))
+    config = replace(config, num_frames=int(ref["num_frames"]), render=replace(config.render, backend="auto"))
+    frames = pipeline.make_frames(scene, config, camera)
+    indices = [int(t) for t in ref["frame_indices"]]
+    rgb = torch.stack([x for _, x in pipeline.iter_rgb(frames, pipeline.decoder_for(frames, config, models),
+                                                       indices=indices, device="cuda")])
+    assert rgb.device.type == "cpu"
+    golden.assert_matches("pipeline_frames_circle", "pred_rgb", rgb)

@@ -29,6 +29,8 @@ def test_the_optional_widgets_come_last_in_their_saved_order():
     """Saved workflows store widget values by position: new widgets are appended after the old ones."""
     spec = SplatRender.INPUT_TYPES()
     assert list(spec["required"])[-1] == "backend"
+    got, opts = spec["required"]["backend"]
+    assert got == ["auto", "numpy", "torch", "pytorch3d"] and opts["default"] == "auto" and opts["tooltip"]
     assert list(spec["optional"]) == ["compositing", "renderer", "border"]
     for name, choices, default in (("compositing", ["auto", "official", "surface"], "auto"),
                                    ("renderer", ["auto", "warp", "splat"], "auto"),
@@ -36,7 +38,7 @@ def test_the_optional_widgets_come_last_in_their_saved_order():
         got, opts = spec["optional"][name]
         assert got == choices and opts["default"] == default and opts["tooltip"]
     one = Cinemagraph3D.INPUT_TYPES()["optional"]
-    assert list(one) == ["mask", "depth_image", "depth_kind", "renderer", "border"]
+    assert list(one) == ["mask", "depth_image", "depth_kind", "renderer", "border", "backend"]
 
 
 def test_compositing_reaches_the_rendered_frames(animation):
@@ -49,6 +51,19 @@ def test_compositing_reaches_the_rendered_frames(animation):
     first_auto = Decode().run(auto, "blend")[0][0].permute(2, 0, 1)
     first_official = Decode().run(official, "blend")[0][0].permute(2, 0, 1)
     assert (first_auto - img).abs().mean() < 0.5 * (first_official - img).abs().mean()
+
+
+@pytest.mark.parametrize("compositing", ["surface", "official"])
+def test_every_splatter_gives_the_same_frames(animation, compositing):
+    """numpy, torch (the name saved workflows use) and auto render the same splat frames, within 1e-5."""
+    anims, _ = animation
+    frames = {}
+    for backend in ("numpy", "torch", "auto"):
+        (rendered,) = SplatRender().run(anims, common.CameraSpec("circle"), 25.0, 1.5, 8, 0, True, backend,
+                                        compositing, "splat", "fill")
+        frames[backend] = Decode().run(rendered, "blend")[0]
+    torch.testing.assert_close(frames["torch"], frames["numpy"], atol=1e-5, rtol=0)
+    assert torch.equal(frames["auto"], frames["numpy"])  # auto on the CPU = numpy
 
 
 def test_renderer_and_border_reach_the_rendered_frames(animation):
@@ -70,7 +85,8 @@ def test_renderer_and_border_reach_the_rendered_frames(animation):
 
 
 @pytest.mark.parametrize("compositing,backend,message", [("magic", "torch", "compositing must be one of"),
-                                                         ("surface", "pytorch3d", "needs backend torch")])
+                                                         ("surface", "pytorch3d", "needs a built-in splatter"),
+                                                         ("auto", "cuda-magic", "unknown splat backend")])
 def test_bad_compositing_is_refused(animation, compositing, backend, message, monkeypatch):
     monkeypatch.setattr(render_nodes, "pytorch3d_available", lambda: True)  # no fallback to torch
     with pytest.raises(CinemagraphError, match=message):

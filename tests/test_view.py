@@ -35,9 +35,10 @@ def unit_case():
     return fwd, bwd, torch.from_numpy(z["intrinsic"][0]), pose, float(z["time"]), settings, (int(z["h"]), int(z["w"]))
 
 
-def test_golden_side_maps_direct_rgb_and_acc():
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_golden_side_maps_direct_rgb_and_acc(backend):
     fwd, bwd, K, pose, time, settings, size = unit_case()
-    maps = render_sides(fwd, bwd, K, pose, time, settings, size=size)
+    maps = render_sides(fwd, bwd, K, pose, time, replace(settings, backend=backend), size=size)
     assert maps.time == time
     golden.assert_matches("render_unit", "rendered_side0_37ch", maps.forward.permute(1, 2, 0)[None])
     golden.assert_matches("render_unit", "rendered_side1_37ch", maps.backward.permute(1, 2, 0)[None])
@@ -154,7 +155,7 @@ def test_bad_arguments_are_rejected(change, match):
 @pytest.mark.skipif(HAS_PYTORCH3D, reason="pytorch3d is installed")
 def test_pytorch3d_backend_missing_is_a_clear_error():
     fwd, bwd, K, pose, time, _, size = unit_case()
-    with pytest.raises(CinemagraphError, match="optional pytorch3d.*'torch'"):
+    with pytest.raises(CinemagraphError, match="optional pytorch3d.*'auto'"):
         render_sides(fwd, bwd, K, pose, time, RenderSettings(backend="pytorch3d"), size=size)
 
 
@@ -169,7 +170,8 @@ def test_pytorch3d_backend_matches_the_torch_backend():
         assert ok.float().mean() >= 0.999
 
 
-def test_golden_pipeline_frame_direct_rgb_and_acc():
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_golden_pipeline_frame_direct_rgb_and_acc(backend):
     z = golden.load("pipeline_frame_detail")
     assert not bool(z["vary_pts_radius"])
     K = torch.from_numpy(golden.load("pipeline_setup")["intrinsic"][0])
@@ -179,7 +181,7 @@ def test_golden_pipeline_frame_direct_rgb_and_acc():
     pose = np.eye(4)
     pose[:3, 3] = z["t"]
     size = tuple(z["direct_rgb"].shape[2:])
-    maps = render_sides(*sides, K, pose, float(z["time"]), RenderSettings(), size=size)
+    maps = render_sides(*sides, K, pose, float(z["time"]), RenderSettings(backend=backend), size=size)
     golden.assert_matches("pipeline_frame_detail", "direct_rgb", blend_sides(maps, 4.0)[:3][None])
     golden.assert_matches("pipeline_frame_detail", "acc", mean_coverage(maps)[None, None])
 
@@ -249,7 +251,7 @@ def test_surface_footprints_follow_the_adaptive_radius(adaptive):
 
 
 @pytest.mark.parametrize("change,match", [
-    (dict(compositing="surface", backend="pytorch3d"), "backend 'torch'"),
+    (dict(compositing="surface", backend="pytorch3d"), "not by pytorch3d"),
     (dict(compositing="magic"), "unknown compositing"),
     (dict(compositing="surface", surface_tolerance=-1.0), "surface_tolerance"),
 ])

@@ -39,12 +39,13 @@ class EulerIntegrator:
         _, h, w = flow.shape
         self._h, self._w = h, w
         self._flow = flow.reshape(2, h * w)
-        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32),
-                                indexing="ij")
+        dev = flow.device
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=dev),
+                                torch.arange(w, dtype=torch.float32, device=dev), indexing="ij")
         self._grid = torch.stack([xs, ys])
         self._pos = self._grid
         self._acc = self._grid
-        self._invalid = torch.zeros(h, w, dtype=torch.bool)
+        self._invalid = torch.zeros(h, w, dtype=torch.bool, device=dev)
         self.steps = 0
 
     def step(self) -> None:
@@ -181,11 +182,11 @@ def _whole(v) -> Optional[int]:
 
 
 def _check_flow(flow: torch.Tensor) -> torch.Tensor:
-    """(2,H,W) finite float -> float32 contiguous CPU tensor."""
+    """(2,H,W) finite float -> float32 contiguous tensor on the flow's device."""
     if not isinstance(flow, torch.Tensor) or flow.ndim != 3 or flow.shape[0] != 2:
         shape = tuple(flow.shape) if hasattr(flow, "shape") else type(flow).__name__
         raise CinemagraphError(f"Euler integration: expected a flow tensor (2,H,W) px/frame, got {shape}")
-    flow = flow.detach().cpu().float().contiguous()
+    flow = flow.detach().float().contiguous()
     if not bool(torch.isfinite(flow).all()):
         raise CinemagraphError("Euler integration: the flow has NaN/infinite values")
     return flow

@@ -1,7 +1,8 @@
 """Point splatting with pytorch3d's point rasteriser and alpha-compositing semantics, no extension.
 
-The default (``'torch'``) backend: PyTorch tensors in and out, NumPy and SciPy inside (no compiled
-extension, CPU). Not differentiable.
+The ``'numpy'`` backend (the fastest on the CPU): PyTorch tensors in and out, NumPy and SciPy inside
+(no compiled extension, CPU). Not differentiable. ``render.splat_torch`` is the same in torch ops on
+any device (backend ``'torch'``); this module also holds the argument checks both share.
 
 Semantics (SPEC j), in pixel units of the target camera:
 
@@ -145,26 +146,33 @@ def splat_surface(
         ``(C,H,W)`` float32 composited attributes; 0 where no point covers a pixel.
     """
     h, w, n_k = check_inputs(xyz, attrs, K, size, points_per_pixel, chunk)
-    tol = float(depth_tolerance)
-    if not tol >= 0.0 or tol == float("inf"):
-        raise CinemagraphError(f"splat_surface: depth_tolerance must be a finite relative depth gap >= 0 "
-                               f"(e.g. {SURFACE_TOLERANCE}), got {depth_tolerance!r}.")
+    tol = checked_tolerance(depth_tolerance)
     depth = xyz.detach().cpu().to(torch.float32)[:, 2].contiguous().numpy()
-    ids = _surface_ids(surface_ids, int(xyz.shape[0]))
+    ids = checked_surface_ids(surface_ids, int(xyz.shape[0]))
+    ids = None if ids is None else ids.numpy()
     return _render(xyz, attrs, K, (h, w), radius_px, chunk, 0.0,
                    lambda pts, sel, y0, y1, values, out: _composite_band_surface(
                        pts, sel, y0, y1, w, n_k, values, out, depth, ids, tol))
 
 
-def _surface_ids(surface_ids: Optional[torch.Tensor], n_pts: int) -> Optional[np.ndarray]:
-    """``(P,)`` int64 ids from an integer tensor, or None (one surface id for all points)."""
+def checked_tolerance(depth_tolerance: float) -> float:
+    """The relative depth gap of ``splat_surface`` as a float; must be finite and >= 0."""
+    tol = float(depth_tolerance)
+    if not tol >= 0.0 or tol == float("inf"):
+        raise CinemagraphError(f"splat_surface: depth_tolerance must be a finite relative depth gap >= 0 "
+                               f"(e.g. {SURFACE_TOLERANCE}), got {depth_tolerance!r}.")
+    return tol
+
+
+def checked_surface_ids(surface_ids: Optional[torch.Tensor], n_pts: int) -> Optional[torch.Tensor]:
+    """``(P,)`` int64 CPU ids from an integer tensor, or None (one surface id for all points)."""
     if surface_ids is None:
         return None
     ids = torch.as_tensor(surface_ids).detach().cpu()
     if tuple(ids.shape) != (n_pts,) or ids.is_floating_point() or ids.is_complex() or ids.dtype == torch.bool:
         raise CinemagraphError(f"splat_surface: surface_ids must be a (P,) integer tensor with P = {n_pts} "
                                f"(e.g. the LDI layer of each point), got {ids.dtype} of shape {tuple(ids.shape)}.")
-    return ids.to(torch.int64).numpy()
+    return ids.to(torch.int64)
 
 
 def _render(xyz: torch.Tensor, attrs: torch.Tensor, K: torch.Tensor, size: tuple[int, int],

@@ -2,8 +2,9 @@
 
 Two compositings (``RenderSettings.compositing``): ``'official'`` (pytorch3d's, SPEC j; what the
 learned decoder was trained on and what the goldens hold) and ``'surface'`` (``splat.splat_surface``:
-integer pixel centres, bilinear footprints, whole surfaces composited; the weight-free default chosen
-by ``pipeline.render_settings_for``). ``'auto'`` renders ``'official'`` here.
+integer pixel centres, bilinear footprints, whole surfaces composited; the splat renderer's weight-free
+default, chosen by ``pipeline.render_settings_for``). ``'auto'`` renders ``'official'`` here. Each side
+is splatted where its points are (``BACKENDS``).
 """
 from __future__ import annotations
 
@@ -14,12 +15,16 @@ import torch
 
 from ..errors import CinemagraphError
 from ..types import FramePoints, RenderSettings, SideMaps
-from . import splat as torch_splat
+from . import splat as numpy_splat
+from . import splat_torch
 
 MIN_DEPTH = 1e-6
 """Depth floor (depth units) of the official disparity 1/max(z', 1e-6) and adaptive radius."""
 
-BACKENDS = ("torch", "pytorch3d")
+BACKENDS = ("auto", "numpy", "torch", "pytorch3d")
+"""Splatters: ``'numpy'`` (``render.splat``, CPU), ``'torch'`` (``render.splat_torch``, torch ops on the
+points' device), ``'pytorch3d'`` (optional package); ``'auto'`` = ``'torch'`` on a GPU, ``'numpy'`` on the
+CPU, where it is the faster (``benchmarks/bench_splat.py``). All give the same maps within 1e-5."""
 
 COMPOSITINGS = ("auto", "official", "surface")
 
@@ -38,8 +43,8 @@ def move_points(xyz: torch.Tensor, pose: Union[torch.Tensor, np.ndarray]) -> tor
     if tuple(pose.shape) != (4, 4) or not bool(torch.isfinite(pose).all()):
         raise CinemagraphError(f"render: pose must be a finite (4,4) point transform, got shape {tuple(pose.shape)}.")
     xyz = xyz.to(torch.float32)
-    rot, t = pose[:3, :3], pose[:3, 3]
-    if torch.equal(rot, torch.eye(3)):
+    rot, t = pose[:3, :3].to(xyz.device), pose[:3, 3].to(xyz.device)
+    if torch.equal(pose[:3, :3].cpu(), torch.eye(3)):
         return xyz + t
     return xyz @ rot.t() + t
 
@@ -82,16 +87,36 @@ def normalised_disparity(z_dst: torch.Tensor) -> torch.Tensor:
     return (disp - lo) / (hi - lo)
 
 
-def splat_backend(name: str) -> Callable[..., torch.Tensor]:
-    """The ``splat`` function of backend ``'torch'`` (default) or ``'pytorch3d'`` (optional)."""
-    if name == "torch":
-        return torch_splat.splat
-    if name == "pytorch3d":
-        from . import pytorch3d_backend
+def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
+    """The splatter ``name`` stands for on ``device``: ``'auto'`` -> ``'torch'`` off the CPU, else ``'numpy'``."""
+    if name not in BACKENDS:
+        raise CinemagraphError(f"render: unknown splat backend {name!r}; expected one of {BACKENDS} ('auto': torch "
+                               f"ops on a GPU, NumPy on the CPU; 'pytorch3d' needs that package).")
+    if name == "auto":
+        return "numpy" if torch.device(device).type == "cpu" else "torch"
+    return name
 
-        return pytorch3d_backend.splat
-    raise CinemagraphError(f"render: unknown splat backend {name!r}; expected one of {BACKENDS} "
-                           f"('torch' needs nothing extra).")
+
+def splat_backend(name: str, device: torch.device | str = "cpu") -> Callable[..., torch.Tensor]:
+    """The ``splat`` function of backend ``name`` (``BACKENDS``) for points on ``device``."""
+    name = resolve_backend(name, device)
+    if name == "numpy":
+        return numpy_splat.splat
+    if name == "torch":
+        return splat_torch.splat
+    from . import pytorch3d_backend
+
+    return pytorch3d_backend.splat
+
+
+def surface_splatter(name: str, device: torch.device | str = "cpu") -> Callable[..., torch.Tensor]:
+    """The ``splat_surface`` function of backend ``name`` (``'numpy'``, ``'torch'`` or ``'auto'``)."""
+    name = resolve_backend(name, device)
+    if name == "pytorch3d":
+        raise CinemagraphError("render: compositing 'surface' is implemented by the built-in splatters (backend "
+                               "'auto', 'numpy' or 'torch'), not by pytorch3d; use one of those or compositing "
+                               "'official'.")
+    return numpy_splat.splat_surface if name == "numpy" else splat_torch.splat_surface
 
 
 def compositing_of(settings: RenderSettings) -> str:
@@ -101,10 +126,9 @@ def compositing_of(settings: RenderSettings) -> str:
         raise CinemagraphError(f"render: unknown compositing {mode!r}; expected one of {COMPOSITINGS} "
                                f"('surface': sharp weight-free rendering, 'official': what the learned "
                                f"decoder expects).")
-    if mode == "surface" and settings.backend != "torch":
-        raise CinemagraphError(f"render: compositing 'surface' is implemented by the built-in 'torch' backend "
-                               f"only, got backend {settings.backend!r}; use backend 'torch' or compositing "
-                               f"'official'.")
+    resolve_backend(settings.backend)
+    if mode == "surface":
+        surface_splatter(settings.backend)
     tol = settings.surface_tolerance
     if mode == "surface" and not (isinstance(tol, (int, float)) and 0.0 <= tol < float("inf")):
         raise CinemagraphError(f"render: surface_tolerance must be a relative depth gap >= 0 (default "
@@ -179,7 +203,8 @@ def render_sides(
     K_frame[0, 0] *= float(K_scale)
     K_frame[1, 1] *= float(K_scale)
     surface = compositing_of(settings) == "surface"
-    splat = splat_backend(settings.backend)
+    device = fwd.xyz.device
+    splat = surface_splatter(settings.backend, device) if surface else splat_backend(settings.backend, device)
 
     moved = [move_points(s.xyz, pose) for s in sides]
     disp = normalised_disparity(torch.cat([m[:, 2] for m in moved]))
@@ -189,12 +214,10 @@ def render_sides(
         radius = point_radii(side.xyz[:, 2], pts[:, 2], settings.radius_px, settings.adaptive_radius) * float(K_scale)
         feats = torch.cat([side.attrs.to(torch.float32), disp[start:start + n, None]], dim=1)
         if surface:
-            maps.append(torch_splat.splat_surface(pts, feats, K_frame, (h, w), radius / OFFICIAL_RADIUS_PX,
-                                                  surface_ids=layer_ids(side),
-                                                  points_per_pixel=settings.points_per_pixel,
-                                                  depth_tolerance=settings.surface_tolerance))
+            maps.append(splat(pts, feats, K_frame, (h, w), radius / OFFICIAL_RADIUS_PX, surface_ids=layer_ids(side),
+                              points_per_pixel=settings.points_per_pixel, depth_tolerance=settings.surface_tolerance))
         else:
             maps.append(splat(pts, feats, K_frame, (h, w), radius, points_per_pixel=settings.points_per_pixel))
         start += n
-    backward = maps[1] if bwd is not None else torch.zeros(n_ch + 1, h, w)
+    backward = maps[1] if bwd is not None else torch.zeros_like(maps[0])
     return SideMaps(forward=maps[0], backward=backward, time=float(time))
