@@ -1,68 +1,99 @@
-"""Command line: ``python -m cinemagraph_core demo|render|check-weights|convert-weights``."""
+"""Command line: ``python -m cinemagraph_core demo|render|batch|check-weights|convert-weights|list-cameras``."""
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-import time
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from .errors import CinemagraphError, Interrupted
+from .job import resolve_device
 from .pipeline import RENDERERS
 from .render.border import BORDERS
 from .render.view import BACKENDS
+from .settings import SETTINGS, camera_text, config_from_settings
+from .video import FORMATS, check_output_path
 
 log = logging.getLogger("cinemagraph")
 
 
 def _bar(desc: str, unit: str):
-    """A tqdm progress callback ``(done, total)`` on stderr; returns (callback, close)."""
+    """A tqdm progress callback ``(done, total)`` on stderr, shown from its first call and closed when
+    done reaches total; returns (callback, close)."""
     from tqdm import tqdm
 
-    bar = tqdm(desc=desc, unit=unit, file=sys.stderr, leave=True, dynamic_ncols=True)
+    bars = []
 
     def update(done: int, total: int) -> None:
+        if not bars:
+            bars.append(tqdm(desc=desc, unit=unit, total=total, file=sys.stderr, leave=True, dynamic_ncols=True))
+        bar = bars[0]
         if bar.total != total:
             bar.total = total
         bar.n = done
         bar.refresh()
+        if done >= total:
+            bar.close()
 
-    return update, bar.close
+    def close() -> None:
+        if bars:
+            bars[0].close()
+
+    return update, close
 
 
-def _add_render_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, help="output video: .mp4, .webp or .gif")
-    p.add_argument("--frames", type=int, default=60, help="frames in the loop (default 60)")
-    p.add_argument("--fps", type=float, default=25.0, help="frames per second (default 25, as the official demo)")
-    p.add_argument("--size", type=int, default=None, help="longer side of the working resolution in px")
-    p.add_argument("--camera", default="circle",
+def _add_settings(p: argparse.ArgumentParser) -> None:
+    """The per-video settings (``settings.SETTINGS``; a batch manifest line may override each)."""
+    d = SETTINGS
+    p.add_argument("--frames", type=int, default=d["frames"], help="frames in the loop (default 60)")
+    p.add_argument("--fps", type=float, default=d["fps"], help="frames per second (default 25, as the official demo)")
+    p.add_argument("--size", type=int, default=d["size"], help="longer side of the working resolution in px")
+    p.add_argument("--camera", default=d["camera"],
                    help="camera preset (see --list-cameras) or a keyframe .json file (default: circle)")
-    p.add_argument("--amplitude", type=float, default=1.0, help="camera move scale (1 = official magnitude)")
-    p.add_argument("--speed", type=float, default=1.0, help="divides the fluid motion (official flow_scale)")
-    p.add_argument("--crop", type=int, default=0, help="px cropped from every side (official: 32)")
-    p.add_argument("--frames-dir", default=None, help="also write numbered PNG frames here")
+    p.add_argument("--amplitude", type=float, default=d["amplitude"], help="camera move scale (1 = official magnitude)")
+    p.add_argument("--speed", type=float, default=d["speed"], help="divides the fluid motion (official flow_scale)")
+    p.add_argument("--crop", type=int, default=d["crop"], help="px cropped from every side (official: 32)")
+    p.add_argument("--inpaint", default=d["inpaint"], choices=("auto", "classical", "learned", "none"))
+    p.add_argument("--forward-only", action="store_true", help="naive animation: no symmetric blending")
+    p.add_argument("--renderer", default=d["renderer"], choices=RENDERERS,
+                   help="warp (weight-free default: layers warped as textured height fields, clean moving water and "
+                        "edges) or splat (point splatting; the learned decoder always uses it); auto picks per decoder")
+    p.add_argument("--border", default=d["border"], choices=BORDERS,
+                   help="what the camera uncovers at the frame border: zoom (default: the smallest zoom that hides "
+                        "it, logged), crop (--crop px, 32 when --crop is 0, as the official demo) or fill (filled in)")
+    p.add_argument("--compositing", default=d["compositing"], choices=("auto", "official", "surface"),
+                   help="splat renderer: surface (weight-free: an unmoved view comes back exactly) or official "
+                        "(pytorch3d-style, what the learned decoder needs); auto picks per decoder")
+    p.add_argument("--backend", default=d["backend"], choices=BACKENDS,
+                   help="splat renderer's splatter: auto (torch ops on a GPU, NumPy on the CPU), numpy, torch (torch "
+                        "ops on --device) or pytorch3d (if installed); all give the same frames")
+
+
+def _add_input_settings(p: argparse.ArgumentParser) -> None:
+    """The settings of how an image's inputs are read (render and batch)."""
+    p.add_argument("--depth-kind", default=SETTINGS["depth_kind"], choices=("disparity", "depth", "metric"),
+                   help="disparity: near = bright (default); depth: bright = far; metric: values are depths")
+    p.add_argument("--sigma", type=float, default=SETTINGS["sigma"],
+                   help="hint map width in px (default: documented value)")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    """Where and with which networks the work runs."""
     p.add_argument("--models", action="append", default=[], help="folder with official model files (repeatable)")
     p.add_argument("--no-models", action="store_true", help="ignore model files: weight-free path only")
     p.add_argument("--device", default="auto", help="where the learned networks and the renderer run: auto "
                    "(CUDA when available), cpu, cuda, cuda:1, ...")
     p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
                    help="learned networks: fp32 (faithful) or fp16/bf16 autocast (CUDA only, faster)")
-    p.add_argument("--inpaint", default="auto", choices=("auto", "classical", "learned", "none"))
-    p.add_argument("--forward-only", action="store_true", help="naive animation: no symmetric blending")
-    p.add_argument("--renderer", default="auto", choices=RENDERERS,
-                   help="warp (weight-free default: layers warped as textured height fields, clean moving water and "
-                        "edges) or splat (point splatting; the learned decoder always uses it); auto picks per decoder")
-    p.add_argument("--border", default="zoom", choices=BORDERS,
-                   help="what the camera uncovers at the frame border: zoom (default: the smallest zoom that hides "
-                        "it, logged), crop (--crop px, 32 when --crop is 0, as the official demo) or fill (filled in)")
-    p.add_argument("--compositing", default="auto", choices=("auto", "official", "surface"),
-                   help="splat renderer: surface (weight-free: an unmoved view comes back exactly) or official "
-                        "(pytorch3d-style, what the learned decoder needs); auto picks per decoder")
-    p.add_argument("--backend", default="auto", choices=BACKENDS,
-                   help="splat renderer's splatter: auto (torch ops on a GPU, NumPy on the CPU), numpy, torch (torch "
-                        "ops on --device) or pytorch3d (if installed); all give the same frames")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
+
+
+def _add_render_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="output video: .mp4, .webp or .gif")
+    p.add_argument("--frames-dir", default=None, help="also write numbered PNG frames here")
+    _add_settings(p)
+    _add_run_options(p)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -75,15 +106,29 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="render a cinemagraph from an image (or an official demo folder)")
     r.add_argument("image", help="image file, or a folder with image.png/jpg, image.json, image_json/mask.png")
     r.add_argument("--depth", help="depth or disparity image (default: DPT if its file is present, else a prior)")
-    r.add_argument("--depth-kind", default="disparity", choices=("disparity", "depth", "metric"),
-                   help="disparity: near = bright (default); depth: bright = far; metric: values are depths")
     r.add_argument("--mask", help="fluid mask image: white = moves")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--hints", help="arrows as JSON text or a .json file: [[x0,y0,x1,y1], ...] in px of the input "
                    "image (scaled with --size)")
     g.add_argument("--labelme", help="labelme JSON with 'hint*' lines (and mask polygons)")
-    r.add_argument("--sigma", type=float, default=None, help="hint map width in px (default: documented value)")
+    _add_input_settings(r)
     _add_render_options(r)
+    b = sub.add_parser("batch", help="make the cinemagraphs of a folder of images or a JSONL manifest (resumable; "
+                       "local worker processes or a Ray cluster)")
+    b.add_argument("source", help="folder of images (sidecars NAME.mask.png, NAME.hints.json, NAME.json labelme, "
+                   "NAME.depth.png) or a .jsonl manifest (one {\"image\": ...} a line)")
+    b.add_argument("--out", required=True, help="output folder: NAME.mp4 per item and batch_report.jsonl")
+    b.add_argument("--format", default="mp4", choices=tuple(f[1:] for f in FORMATS), help="video format (default mp4)")
+    b.add_argument("--workers", type=int, default=None, help="local worker processes (default: one per 2 cores)")
+    b.add_argument("--threads", type=int, default=None, help="torch threads per item = Ray CPUs per task (default: "
+                   "the cores split between the local workers; 2 on Ray)")
+    b.add_argument("--ray", default=None, metavar="ADDRESS", help="run each item as a task on the Ray cluster at "
+                   "ADDRESS (e.g. auto, ray://head:10001); 'local' starts a Ray on this machine")
+    b.add_argument("--ray-cpus", type=int, default=None, help="CPUs of the Ray started by --ray local (default: all)")
+    b.add_argument("--retries", type=int, default=1, help="runs again an item whose worker process died (default 1)")
+    _add_settings(b)
+    _add_input_settings(b)
+    _add_run_options(b)
     c = sub.add_parser("check-weights", help="report which official model files are present and valid")
     c.add_argument("dirs", nargs="+", help="folders to search")
     v = sub.add_parser("convert-weights", help="convert an official .pt/.pth file to .safetensors")
@@ -93,38 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     return ap
 
 
-def _config(a: argparse.Namespace):
-    from dataclasses import replace
-
-    from .pipeline import MAX_SIDE, PipelineConfig
-    from .types import RenderSettings
-
-    camera = a.camera
-    if camera.lower().endswith(".json"):
-        path = Path(camera)
-        if not path.is_file():
-            raise CinemagraphError(f"camera keyframe file not found: {path}")
-        camera = path.read_text()
-    return PipelineConfig(num_frames=a.frames, fps=a.fps, speed=a.speed, camera=camera, amplitude=a.amplitude,
-                          sigma=getattr(a, "sigma", None), depth_kind=getattr(a, "depth_kind", "disparity"),
-                          max_side=a.size or MAX_SIDE, inpaint=a.inpaint,
-                          render=replace(RenderSettings(), crop=a.crop, symmetric=not a.forward_only,
-                                         compositing=a.compositing, renderer=a.renderer,
-                                         border=a.border, backend=a.backend)).validate()
-
-
-def _device(a: argparse.Namespace) -> str:
-    """The ``--device`` to work on (auto: CUDA when available)."""
-    import torch
-
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if a.device == "auto" else a.device
-    try:
-        torch.device(device)
-    except RuntimeError as e:
-        raise CinemagraphError(f"unknown device '{a.device}': use auto, cpu, cuda or cuda:N") from e
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise CinemagraphError(f"--device {a.device}: this torch has no CUDA device; use --device cpu or auto")
-    return device
+def _settings(a: argparse.Namespace) -> dict:
+    """The per-video settings given on the command line (a keyframe camera file read)."""
+    values = {name: getattr(a, name) for name in SETTINGS if hasattr(a, name)}
+    values["camera"] = camera_text(a.camera)
+    return values
 
 
 def _models(a: argparse.Namespace):
@@ -133,24 +151,9 @@ def _models(a: argparse.Namespace):
 
     if a.no_models or not a.models:
         return Models()
-    models = load_models(a.models, _device(a))
+    models = load_models(a.models, resolve_device(a.device))
     models.precision = a.precision
     return models
-
-
-def _read_hints(a: argparse.Namespace, size: tuple[int, int], mask, source: tuple[int, int]):
-    """MotionHints at the working ``size`` (h, w); arrows are given in px of the ``source`` (h, w) image."""
-    from .motion.hints import make_hints, parse_arrows, parse_labelme, scale_arrows
-
-    arrows = ()
-    if a.labelme:
-        arrows, poly_mask = parse_labelme(Path(a.labelme).read_text() if Path(a.labelme).is_file() else a.labelme,
-                                          size=size)
-        mask = poly_mask if mask is None else mask
-    elif a.hints:
-        text = Path(a.hints).read_text() if Path(a.hints).is_file() else a.hints
-        arrows = scale_arrows(parse_arrows(text), source, size)
-    return make_hints(mask, arrows, sigma=a.sigma, size=size)
 
 
 def _official_folder(folder: Path) -> tuple[Path, Optional[Path], Optional[Path]]:
@@ -163,75 +166,77 @@ def _official_folder(folder: Path) -> tuple[Path, Optional[Path], Optional[Path]
     return image, labelme if labelme.is_file() else None, mask if mask.is_file() else None
 
 
-def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
-    from .pipeline import decoder_for, iter_rgb, make_frames, prepare_scene, render_settings_for
-    from .render.view import resolve_backend
-    from .video import VideoWriter, check_output_path
+def _run(a: argparse.Namespace, job, config, models) -> int:
+    from .job import render_job
 
-    check_output_path(a.out)
-    device = _device(a)
-    t0 = time.perf_counter()
+    device = resolve_device(a.device)
     prep, close_prep = _bar("prepare", "stage") if not a.quiet else (None, lambda: None)
-    try:
-        scene = prepare_scene(image, depth=depth, hints=hints, config=config, models=models, progress=prep)
-    finally:
-        close_prep()
-    frames = make_frames(scene, config)
-    decoder = decoder_for(frames, config, models)
-    t1 = time.perf_counter()
     upd, close = _bar("render", "frame") if not a.quiet else (None, lambda: None)
     try:
-        with VideoWriter(a.out, config.fps, a.frames_dir) as writer:
-            for _, rgb in iter_rgb(frames, decoder, progress=upd, precision=models.precision, device=device):
-                writer.write(rgb)
-                size = tuple(rgb.shape[1:])
+        render_job(job, config, models, a.out, device, a.frames_dir, prepare_progress=prep, render_progress=upd)
     finally:
+        close_prep()
         close()
-    t2 = time.perf_counter()
-    settings = render_settings_for(config.render, decoder)
-    stages = dict(scene.stages, renderer=settings.renderer)
-    if settings.renderer == "splat":
-        stages["splatter"] = resolve_backend(settings.backend, device)
-    log.info("wrote %s: %d frames, %dx%d, prepare %.1f s, render %.2f s/frame; stages: %s", a.out, writer.count,
-             size[1], size[0], t1 - t0, (t2 - t1) / max(writer.count, 1),
-             ", ".join(f"{k}={v}" for k, v in stages.items()))
     return 0
+
+
+def _text_arg(value) -> Optional[Union[Path, str]]:
+    """A JSON option: a file when one has that name, else the JSON text itself."""
+    if value is None:
+        return None
+    return Path(value) if Path(value).is_file() else value
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
     from .demo_scene import make_demo_scene
+    from .job import LoadedJob
     from .motion.hints import make_hints
 
-    config = _config(a)
+    config = config_from_settings(_settings(a))
+    check_output_path(a.out)
     scene = make_demo_scene(config.max_side)
     hints = make_hints(scene.mask, scene.arrows, sigma=None, size=tuple(scene.mask.shape))
-    return _run(a, scene.image, scene.depth, hints, config, _models(a))
+    return _run(a, LoadedJob(image=scene.image, hints=hints, depth=scene.depth), config, _models(a))
 
 
 def _cmd_render(a: argparse.Namespace) -> int:
-    from .image_io import load_image, load_map
-    from .pipeline import fit_image
+    from .job import JobInputs, load_job
 
-    src = Path(a.image)
-    labelme_default = mask_path = None
+    src, labelme, mask = Path(a.image), a.labelme, a.mask
     if src.is_dir():
-        src, labelme_default, mask_path = _official_folder(src)
-    config = _config(a)
-    original = load_image(src)
-    image = fit_image(original, config.max_side)
-    size = (int(image.shape[1]), int(image.shape[2]))
-    if a.labelme is None and a.hints is None and labelme_default is not None:
-        a.labelme = str(labelme_default)
-    mask_file = a.mask or mask_path
-    mask = load_map(mask_file) if mask_file else None
-    if mask is not None:
-        from .image_io import resize_map
+        src, labelme_default, mask_default = _official_folder(src)
+        if a.labelme is None and a.hints is None:
+            labelme = labelme_default
+        mask = mask or mask_default
+    config = config_from_settings(_settings(a))
+    check_output_path(a.out)
+    inputs = JobInputs(image=src, mask=Path(mask) if mask else None, depth=Path(a.depth) if a.depth else None,
+                       hints=_text_arg(a.hints), labelme=_text_arg(labelme))
+    return _run(a, load_job(inputs, config), config, _models(a))
 
-        mask = (resize_map(mask, size, "mask", "nearest") > 0.5).float()
-    hints = _read_hints(a, size, mask, (int(original.shape[1]), int(original.shape[2])))
-    del original
-    depth = load_map(a.depth) if a.depth else None
-    return _run(a, image, depth, hints, config, _models(a))
+
+def _cmd_batch(a: argparse.Namespace) -> int:
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    from .batch import REPORT_NAME, BatchOptions, run_batch
+
+    options = BatchOptions(out=Path(a.out), fmt="." + a.format, settings=_settings(a), workers=a.workers,
+                           threads=a.threads, ray=a.ray, ray_cpus=a.ray_cpus, retries=a.retries, device=a.device,
+                           models=() if a.no_models else tuple(a.models), precision=a.precision)
+    update, close = _bar("batch", "item") if not a.quiet else (None, lambda: None)
+    try:
+        with logging_redirect_tqdm():
+            summary = run_batch(Path(a.source), options, progress=update)
+    finally:
+        close()
+    s = summary
+    print(f"batch: {s.done} done, {s.failed} failed, {s.skipped} skipped (up to date), {s.not_run} not run, in "
+          f"{s.seconds:.1f} s ({s.items_per_hour:.0f} items/hour, {s.engine}); report: {Path(a.out) / REPORT_NAME}")
+    if s.interrupted:
+        print("interrupted: finished videos are in place, no partial file was left; run the same command again "
+              "to make the rest", file=sys.stderr)
+        return 130
+    return 0 if s.ok else 1
 
 
 def _cmd_check(a: argparse.Namespace) -> int:
@@ -269,7 +274,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if getattr(a, "quiet", False) else logging.INFO,
                         format="cinemagraph: %(message)s")
-    commands = {"demo": _cmd_demo, "render": _cmd_render, "check-weights": _cmd_check,
+    commands = {"demo": _cmd_demo, "render": _cmd_render, "batch": _cmd_batch, "check-weights": _cmd_check,
                 "convert-weights": _cmd_convert, "list-cameras": _cmd_cameras}
     try:
         return commands[a.cmd](a)

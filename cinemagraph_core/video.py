@@ -17,6 +17,10 @@ from .errors import CinemagraphError
 
 log = logging.getLogger("cinemagraph")
 FORMATS = (".mp4", ".webp", ".gif")
+X264_PARAMS = ("-threads", "1", "-sws_flags", "+accurate_rnd+bitexact", "-fflags", "+bitexact", "-flags:v", "+bitexact")
+"""ffmpeg output options that make an mp4 the same bytes on every machine: x264's output depends on its
+thread count (by default the machine's core count), the colour conversion on the CPU's SIMD, and the
+container names the library versions unless told to be bit-exact."""
 
 
 def to_uint8(frame: Union[torch.Tensor, np.ndarray]) -> np.ndarray:
@@ -26,6 +30,12 @@ def to_uint8(frame: Union[torch.Tensor, np.ndarray]) -> np.ndarray:
     if frame.dtype == np.uint8:
         return frame
     return np.clip(np.rint(np.asarray(frame, dtype=np.float32) * 255.0), 0, 255).astype(np.uint8)
+
+
+def partial_path(path: Union[str, Path]) -> Path:
+    """The hidden temporary file beside ``path`` that ``VideoWriter`` writes before replacing ``path``."""
+    p = Path(path)
+    return p.with_name(f".{p.stem}.partial{p.suffix}")
 
 
 def check_output_path(path: Union[str, Path]) -> Path:
@@ -43,7 +53,8 @@ class VideoWriter:
     """Stream frames into a video file and, optionally, numbered PNGs in ``frames_dir``.
 
     Use as a context manager; ``write(frame)`` per frame. mp4 needs even sizes: an odd width or height
-    is padded by one edge pixel (logged). The video goes to a temporary file beside ``path`` that replaces
+    is padded by one edge pixel (logged); the same frames give the same mp4 bytes on any machine
+    (``X264_PARAMS``). The video goes to a temporary file beside ``path`` that replaces
     ``path`` only when everything was written, so a failed or interrupted run never clobbers an existing
     file.
     """
@@ -52,7 +63,7 @@ class VideoWriter:
         if not (fps > 0):
             raise CinemagraphError(f"fps must be > 0, got {fps}")
         self.path = check_output_path(path)
-        self._tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self._tmp = partial_path(self.path)
         self.fps = float(fps)
         self.frames_dir = Path(frames_dir) if frames_dir is not None else None
         if self.frames_dir is not None:
@@ -87,7 +98,7 @@ class VideoWriter:
 
             self._mp4 = imageio_ffmpeg.write_frames(
                 str(self._tmp), (img.shape[1], img.shape[0]), fps=self.fps, codec="libx264",
-                pix_fmt_out="yuv420p", quality=8, macro_block_size=1)
+                pix_fmt_out="yuv420p", quality=8, macro_block_size=1, output_params=list(X264_PARAMS))
             self._mp4.send(None)
         self._mp4.send(np.ascontiguousarray(img))
 

@@ -54,3 +54,13 @@ def test_an_error_while_writing_leaves_no_file(tmp_path):
 def test_errors(tmp_path, call, message):
     with pytest.raises(CinemagraphError, match=message):
         call(tmp_path)
+
+
+def test_an_mp4_is_the_same_bytes_on_every_run_and_machine(tmp_path):
+    """x264's default thread count follows the machine's cores and changes the bytes: it is pinned to one
+    thread, and the container leaves out the library versions."""
+    write_video(frames(4, 32, 32), tmp_path / "a.mp4", fps=10)
+    write_video(frames(4, 32, 32), tmp_path / "b.mp4", fps=10)
+    data = (tmp_path / "a.mp4").read_bytes()
+    assert data == (tmp_path / "b.mp4").read_bytes()
+    assert b" threads=1 " in data and b"Lavf" not in data
