@@ -10,7 +10,10 @@ and prints, per run:
 
 * ``border``: the border sharpness: mean gradient magnitude in the outer 24 px columns (left and
   right) over the mean gradient between them, its minimum over the frames divided by its value in
-  frame 0 (1 = the borders stay as sharp as the picture; smeared fill bands lower it);
+  frame 0 (1 = the borders stay as sharp as the picture; smeared fill bands lower it), next to the
+  sharpness itself in frame 0 (``border_first``) and at its minimum (``border_min``): a path that is
+  already off the source pose at t = 0 (circle) has fill bands in frame 0 too, and strong parallax
+  moves textured near content (trees) out of the bands, which lowers the ratio without any smear;
 * ``seam_ssim``: SSIM of the last frame against the first (the loop's seam), next to
   ``step_ssim``, the mean SSIM of consecutive frames (a seam shows as a lower value at the wrap);
 * ``malf``: the motion-aware loop measure (OuroWorld 2026): over K sample times t_i, the mean of
@@ -108,7 +111,8 @@ def loop_scores(frames: np.ndarray) -> dict[str, float]:
     times = [int(k * n / MALF_TIMES) for k in range(MALF_TIMES)]
     same = np.mean([ssim(frames[t], frames[t % n], valid) for t in times])
     cross = np.mean([ssim(frames[t], frames[u % n], valid) for t in times for u in times if u != t])
-    return {"border": min(sharp) / sharp[0], "seam_ssim": ssim(frames[-1], frames[0], valid),
+    return {"border": min(sharp) / sharp[0], "border_first": sharp[0], "border_min": min(sharp),
+            "seam_ssim": ssim(frames[-1], frames[0], valid),
             "step_ssim": float(np.mean(steps)), "malf": float(same - cross)}
 
 
@@ -187,7 +191,8 @@ def main() -> None:
                 if a.json:
                     print(json.dumps(row), flush=True)
                 else:
-                    print(f"{name:5s} {camera:7s} x{amp:g} {renderer:5s}/{border:4s}  border {row['border']:.3f}  "
+                    print(f"{name:5s} {camera:7s} x{amp:g} {renderer:5s}/{border:4s}  border {row['border']:.3f} "
+                          f"({row['border_first']:.2f} -> {row['border_min']:.2f})  "
                           f"seam SSIM {row['seam_ssim']:.3f} (steps {row['step_ssim']:.3f})  MALF {row['malf']:.3f}  "
                           f"{s_frame:.3f} s/frame", flush=True)
     if a.crops is not None:
