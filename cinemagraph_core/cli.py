@@ -8,10 +8,8 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from .choices import BACKENDS, BORDERS, COMPOSITINGS, DEPTH_KINDS, INPAINTS, PRECISIONS, RENDERERS
 from .errors import CinemagraphError, Interrupted
-from .pipeline import RENDERERS
-from .render.border import BORDERS
-from .render.view import BACKENDS
 
 log = logging.getLogger("cinemagraph")
 
@@ -46,9 +44,9 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-models", action="store_true", help="ignore model files: weight-free path only")
     p.add_argument("--device", default="auto", help="where the learned networks and the renderer run: auto "
                    "(CUDA when available), cpu, cuda, cuda:1, ...")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help="learned networks: fp32 (faithful) or fp16/bf16 autocast (CUDA only, faster)")
-    p.add_argument("--inpaint", default="auto", choices=("auto", "classical", "learned", "none"))
+    p.add_argument("--inpaint", default="auto", choices=INPAINTS)
     p.add_argument("--forward-only", action="store_true", help="naive animation: no symmetric blending")
     p.add_argument("--renderer", default="auto", choices=RENDERERS,
                    help="warp (weight-free default: layers warped as textured height fields, clean moving water and "
@@ -56,7 +54,7 @@ def _add_render_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--border", default="zoom", choices=BORDERS,
                    help="what the camera uncovers at the frame border: zoom (default: the smallest zoom that hides "
                         "it, logged), crop (--crop px, 32 when --crop is 0, as the official demo) or fill (filled in)")
-    p.add_argument("--compositing", default="auto", choices=("auto", "official", "surface"),
+    p.add_argument("--compositing", default="auto", choices=COMPOSITINGS,
                    help="splat renderer: surface (weight-free: an unmoved view comes back exactly) or official "
                         "(pytorch3d-style, what the learned decoder needs); auto picks per decoder")
     p.add_argument("--backend", default="auto", choices=BACKENDS,
@@ -75,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("render", help="render a cinemagraph from an image (or an official demo folder)")
     r.add_argument("image", help="image file, or a folder with image.png/jpg, image.json, image_json/mask.png")
     r.add_argument("--depth", help="depth or disparity image (default: DPT if its file is present, else a prior)")
-    r.add_argument("--depth-kind", default="disparity", choices=("disparity", "depth", "metric"),
+    r.add_argument("--depth-kind", default="disparity", choices=DEPTH_KINDS,
                    help="disparity: near = bright (default); depth: bright = far; metric: values are depths")
     r.add_argument("--mask", help="fluid mask image: white = moves")
     g = r.add_mutually_exclusive_group()
@@ -163,12 +161,20 @@ def _official_folder(folder: Path) -> tuple[Path, Optional[Path], Optional[Path]
     return image, labelme if labelme.is_file() else None, mask if mask.is_file() else None
 
 
+def _check_outputs(a: argparse.Namespace) -> None:
+    """Refuse an unknown video suffix or a folder that cannot be written before anything is loaded."""
+    from .video import check_output_path, check_writable_folder
+
+    check_output_path(a.out)
+    if a.frames_dir:
+        check_writable_folder(a.frames_dir)
+
+
 def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
     from .pipeline import decoder_for, iter_rgb, make_frames, prepare_scene, render_settings_for
     from .render.view import resolve_backend
-    from .video import VideoWriter, check_output_path
+    from .video import VideoWriter
 
-    check_output_path(a.out)
     device = _device(a)
     t0 = time.perf_counter()
     prep, close_prep = _bar("prepare", "stage") if not a.quiet else (None, lambda: None)
@@ -177,7 +183,7 @@ def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
     finally:
         close_prep()
     frames = make_frames(scene, config)
-    decoder = decoder_for(frames, config, models)
+    decoder = decoder_for(frames, config.decoder, models.img_decoder)
     t1 = time.perf_counter()
     upd, close = _bar("render", "frame") if not a.quiet else (None, lambda: None)
     try:
@@ -202,6 +208,7 @@ def _cmd_demo(a: argparse.Namespace) -> int:
     from .demo_scene import make_demo_scene
     from .motion.hints import make_hints
 
+    _check_outputs(a)
     config = _config(a)
     scene = make_demo_scene(config.max_side)
     hints = make_hints(scene.mask, scene.arrows, sigma=None, size=tuple(scene.mask.shape))
@@ -212,6 +219,7 @@ def _cmd_render(a: argparse.Namespace) -> int:
     from .image_io import load_image, load_map
     from .pipeline import fit_image
 
+    _check_outputs(a)
     src = Path(a.image)
     labelme_default = mask_path = None
     if src.is_dir():
