@@ -30,6 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see cinemagraph_core/__main__.py
 
+from cinemagraph_core.choices import BACKENDS, RENDERERS, concrete  # noqa: E402
+
 
 def parse_size(text: str) -> tuple[int, int]:
     """'512' -> (512, 512); '1280x720' -> (1280, 720) (width, height)."""
@@ -71,7 +73,7 @@ def run_one(size: str, renderer: str, frames: int, threads: int, camera: str, de
     hints = make_hints(scene.mask, scene.arrows, sigma=None, size=(h, w))
     motion = timed("motion", lambda: pipeline.resolve_motion(scene.image, hints, None, config, Models()))
     ldi = timed("ldi", lambda: build_ldi(scene.image, scene.depth.depth, ClassicalInpainter()))
-    features = timed("features", lambda: pipeline.resolve_features(ldi, config, Models()))
+    features = timed("features", lambda: pipeline.resolve_features(ldi, config.features))
     cloud = timed("point cloud", lambda: build_point_cloud(ldi, features, scene.depth.K))
     prepared = pipeline.Scene(image=scene.image, depth=scene.depth, motion=motion, ldi=ldi, features=features,
                               cloud=cloud, stages={})
@@ -132,7 +134,7 @@ def run_learned(size: str, backend: str, frames: int, threads: int, camera: str,
 
     numpy_splat.splat, splat_torch.splat = timed(numpy_splat.splat), timed(splat_torch.splat)
     rendered = pipeline.make_frames(prepared, config)
-    decoder = pipeline.decoder_for(rendered, config, models)
+    decoder = pipeline.decoder_for(rendered, config.decoder, models.img_decoder)
     t2 = time.perf_counter()
     n = sum(1 for _ in pipeline.iter_rgb(rendered, decoder, device=device))
     t3 = time.perf_counter()
@@ -147,12 +149,12 @@ def main() -> None:
     ap.add_argument("--sizes", nargs="+", default=["512", "768"],
                     help="square side (512) or WIDTHxHEIGHT (1280x720) of the demo scene, px")
     ap.add_argument("--frames", type=int, default=30)
-    ap.add_argument("--renderers", nargs="+", default=["warp", "splat"], choices=("warp", "splat"))
+    ap.add_argument("--renderers", nargs="+", default=list(concrete(RENDERERS)), choices=concrete(RENDERERS))
     ap.add_argument("--camera", default="circle", help="camera preset (default circle)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="where the renderer (and with --learned the nets) work: cpu or cuda")
     ap.add_argument("--learned", action="store_true", help="the learned chain on the recipe weights, per --backends")
-    ap.add_argument("--backends", nargs="+", default=["numpy", "torch"], choices=("numpy", "torch", "pytorch3d"),
+    ap.add_argument("--backends", nargs="+", default=["numpy", "torch"], choices=concrete(BACKENDS),
                     help="splat backends of --learned")
     ap.add_argument("--json", action="store_true", help="one JSON line per (size, renderer or backend)")
     ap.add_argument("--one", nargs=2, default=None, help=argparse.SUPPRESS)

@@ -29,6 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cinemagraph_core.camera import default_intrinsics  # noqa: E402
+from cinemagraph_core.choices import BACKENDS, concrete  # noqa: E402
 from cinemagraph_core.render.splat import DEFAULT_CHUNK  # noqa: E402
 from cinemagraph_core.render.view import splat_backend  # noqa: E402
 
@@ -118,7 +119,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--chunk", type=int, default=DEFAULT_CHUNK)
     ap.add_argument("--channels", nargs="+", type=int, default=[5, 37])
-    ap.add_argument("--backends", nargs="+", default=["numpy", "torch"], choices=("numpy", "torch", "pytorch3d"))
+    ap.add_argument("--backends", nargs="+", default=["numpy", "torch"], choices=concrete(BACKENDS))
     ap.add_argument("--device", default="cpu", help="where the points live: cpu or cuda (numpy works on the CPU)")
     ap.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -81,7 +81,13 @@ def official_path(key: str, num_frames: int | None = None) -> CameraPath:
     if name not in OFFICIAL:
         raise CinemagraphError(f"unknown official camera path {key!r}; valid: {', '.join(OFFICIAL)}")
     frames, xyz, path_type = OFFICIAL[name]
-    t = official_translations(frames if num_frames is None else num_frames, xyz, path_type)
+    return official_camera(frames if num_frames is None else num_frames, xyz, path_type, name)
+
+
+def official_camera(num_frames: int, xyz, path_type: str, name: str = "custom") -> CameraPath:
+    """The CameraPath of official ``define_camera_path(num_frames, x, y, z, path_type)`` (``official_translations``,
+    identity rotations); a 'circle' loops."""
+    t = official_translations(num_frames, xyz, path_type)
     return CameraPath(poses=poses_from_translations(t), K_scale=np.ones(len(t)), looping=path_type == "circle",
                       name=name)
 

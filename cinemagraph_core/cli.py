@@ -7,13 +7,11 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+from .choices import BACKENDS, BORDERS, COMPOSITINGS, DEPTH_KINDS, INPAINTS, PRECISIONS, RENDERERS
 from .errors import CinemagraphError, Interrupted
 from .job import resolve_device
-from .pipeline import RENDERERS
-from .render.border import BORDERS
-from .render.view import BACKENDS
 from .settings import SETTINGS, camera_text, config_from_settings
-from .video import FORMATS, check_output_path
+from .video import FORMATS, check_output_path, check_writable_folder
 
 log = logging.getLogger("cinemagraph")
 
@@ -54,7 +52,7 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--amplitude", type=float, default=d["amplitude"], help="camera move scale (1 = official magnitude)")
     p.add_argument("--speed", type=float, default=d["speed"], help="divides the fluid motion (official flow_scale)")
     p.add_argument("--crop", type=int, default=d["crop"], help="px cropped from every side (official: 32)")
-    p.add_argument("--inpaint", default=d["inpaint"], choices=("auto", "classical", "learned", "none"))
+    p.add_argument("--inpaint", default=d["inpaint"], choices=INPAINTS)
     p.add_argument("--forward-only", action="store_true", help="naive animation: no symmetric blending")
     p.add_argument("--renderer", default=d["renderer"], choices=RENDERERS,
                    help="warp (weight-free default: layers warped as textured height fields, clean moving water and "
@@ -62,7 +60,7 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
     p.add_argument("--border", default=d["border"], choices=BORDERS,
                    help="what the camera uncovers at the frame border: zoom (default: the smallest zoom that hides "
                         "it, logged), crop (--crop px, 32 when --crop is 0, as the official demo) or fill (filled in)")
-    p.add_argument("--compositing", default=d["compositing"], choices=("auto", "official", "surface"),
+    p.add_argument("--compositing", default=d["compositing"], choices=COMPOSITINGS,
                    help="splat renderer: surface (weight-free: an unmoved view comes back exactly) or official "
                         "(pytorch3d-style, what the learned decoder needs); auto picks per decoder")
     p.add_argument("--backend", default=d["backend"], choices=BACKENDS,
@@ -72,7 +70,7 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
 
 def _add_input_settings(p: argparse.ArgumentParser) -> None:
     """The settings of how an image's inputs are read (render and batch)."""
-    p.add_argument("--depth-kind", default=SETTINGS["depth_kind"], choices=("disparity", "depth", "metric"),
+    p.add_argument("--depth-kind", default=SETTINGS["depth_kind"], choices=DEPTH_KINDS,
                    help="disparity: near = bright (default); depth: bright = far; metric: values are depths")
     p.add_argument("--sigma", type=float, default=SETTINGS["sigma"],
                    help="hint map width in px (default: documented value)")
@@ -84,7 +82,7 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-models", action="store_true", help="ignore model files: weight-free path only")
     p.add_argument("--device", default="auto", help="where the learned networks and the renderer run: auto "
                    "(CUDA when available), cpu, cuda, cuda:1, ...")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "fp16", "bf16"),
+    p.add_argument("--precision", default="fp32", choices=PRECISIONS,
                    help="learned networks: fp32 (faithful) or fp16/bf16 autocast (CUDA only, faster)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars or notes")
 
@@ -187,13 +185,20 @@ def _text_arg(value) -> Optional[Union[Path, str]]:
     return Path(value) if Path(value).is_file() else value
 
 
+def _check_outputs(a: argparse.Namespace) -> None:
+    """Refuse an unknown video suffix or a folder that cannot be written before anything is loaded."""
+    check_output_path(a.out)
+    if a.frames_dir:
+        check_writable_folder(a.frames_dir)
+
+
 def _cmd_demo(a: argparse.Namespace) -> int:
     from .demo_scene import make_demo_scene
     from .job import LoadedJob
     from .motion.hints import make_hints
 
     config = config_from_settings(_settings(a))
-    check_output_path(a.out)
+    _check_outputs(a)
     scene = make_demo_scene(config.max_side)
     hints = make_hints(scene.mask, scene.arrows, sigma=None, size=tuple(scene.mask.shape))
     return _run(a, LoadedJob(image=scene.image, hints=hints, depth=scene.depth), config, _models(a))
@@ -209,7 +214,7 @@ def _cmd_render(a: argparse.Namespace) -> int:
             labelme = labelme_default
         mask = mask or mask_default
     config = config_from_settings(_settings(a))
-    check_output_path(a.out)
+    _check_outputs(a)
     inputs = JobInputs(image=src, mask=Path(mask) if mask else None, depth=Path(a.depth) if a.depth else None,
                        hints=_text_arg(a.hints), labelme=_text_arg(labelme))
     return _run(a, load_job(inputs, config), config, _models(a))

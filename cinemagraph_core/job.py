@@ -148,7 +148,7 @@ def render_job(job: LoadedJob, config, models: Models, out: Union[str, Path], de
     scene = prepare_scene(job.image, depth=job.depth, hints=job.hints, config=config, models=models,
                           progress=prepare_progress)
     frames = make_frames(scene, config)
-    decoder = decoder_for(frames, config, models)
+    decoder = decoder_for(frames, config.decoder, models.img_decoder)
     t1 = time.perf_counter()
     size = (0, 0)
     with VideoWriter(out, config.fps, frames_dir) as writer:

@@ -24,7 +24,8 @@ import torch
 from . import weights
 from .errors import CheckpointError
 from .models import Models
-from .weights import KINDS, PathLike
+from .networks import NETWORKS, STAGES, Stage, stage_files
+from .weights import PathLike
 
 log = logging.getLogger("cinemagraph")
 
@@ -58,27 +59,8 @@ Where = Union[SearchPath, PathLike, Iterable[PathLike]]
 
 
 def find_model(kind: str, where: Where) -> Optional[Path]:
-    """Path of the file for network ``kind`` (a key of ``weights.KINDS``), or None."""
+    """Path of the file for network ``kind`` (a key of ``networks.NETWORKS``), or None."""
     return weights.find(kind, SearchPath.of(where).folders(kind))
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A pipeline stage that runs learned when all its networks are valid, weight-free otherwise."""
-
-    name: str
-    kinds: tuple[str, ...]
-    learned: str
-    fallback: str
-
-
-STAGES = (
-    Stage("depth", ("dpt",), "DPT-Hybrid", "weight-free depth prior (or a depth map you pass)"),
-    Stage("motion", ("motion",), "SPADE U-Net motion net", "motion from the flow hints alone"),
-    Stage("inpaint", ("inpaint_depth", "inpaint_color"), "3D-Photo inpainting nets", "classical inpainting"),
-    Stage("features", ("feature_net",), "ResUNet features", "RGBA point colours only"),
-    Stage("decoder", ("feature_net", "img_decoder"), "learned image decoder", "direct two-side blend"),
-)
 
 
 @dataclass(frozen=True)
@@ -107,46 +89,24 @@ class ModelReport:
         return next(m for m in self.models if m.kind == kind)
 
     def learned(self, stage: Stage) -> bool:
-        """True when every network of ``stage`` is present and valid."""
-        return all(self.status(k).ok for k in stage.kinds)
+        """True when every network ``stage`` loads or requires is present and valid."""
+        return all(self.status(k).ok for k in stage.networks + stage.requires)
 
     def __str__(self) -> str:
         rows = [("network", "file", "state", "where / why")]
         for m in self.models:
-            spec = KINDS[m.kind]
+            spec = NETWORKS[m.kind]
             where = str(m.path) if m.path else "not found"
             rows.append((spec.title, spec.filename, m.state, where + (f" -- {m.detail}" if m.detail else "")))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = ["  ".join(c.ljust(wd) for c, wd in zip(r[:3], widths)) + "  " + r[3] for r in rows]
         lines += ["", "stage     runs"]
-        for st in STAGES:
-            how = f"learned ({st.learned})" if self.learned(st) else f"weight-free ({st.fallback})"
+        for st in STAGES.values():
+            titles = " + ".join(NETWORKS[k].title for k in st.requires + st.networks)
+            how = f"learned ({titles})" if self.learned(st) else f"weight-free ({st.fallback})"
             lines.append(f"{st.name.ljust(9)} {how}")
         lines += ["", "searched: " + (", ".join(str(p) for p in self.searched if p.is_dir()) or "no existing folder")]
         return "\n".join(lines)
-
-
-def _network(kind: str) -> torch.nn.Module:
-    """A fresh network of ``kind`` with the official parameter names (build it under a device context)."""
-    if kind == "dpt":
-        from .nets.dpt import DPTDepthModel
-
-        return DPTDepthModel()
-    if kind == "motion":
-        from .nets.spade_unet import SPADEUnetMaskMotion
-
-        return SPADEUnetMaskMotion()
-    if kind == "feature_net":
-        from .nets.resunet import ResUNet
-
-        return ResUNet()
-    if kind == "img_decoder":
-        from .nets.img_decoder import ImgDecoder
-
-        return ImgDecoder()
-    from .nets import inpaint_nets
-
-    return inpaint_nets.InpaintDepthNet() if kind == "inpaint_depth" else inpaint_nets.InpaintColorNet()
 
 
 @lru_cache(maxsize=None)
@@ -158,10 +118,10 @@ def expected_shapes(kind: str) -> dict[str, torch.Size]:
     """
     try:
         with torch.device("meta"):
-            net = _network(kind)
+            net = NETWORKS[kind].build()
     except RuntimeError as e:
         log.debug("%s cannot be built on the meta device (%s); building it on the CPU", kind, e)
-        net = _network(kind)
+        net = NETWORKS[kind].build()
     return {k: v.shape for k, v in net.state_dict().items()}
 
 
@@ -185,7 +145,7 @@ def check_models(where: Where) -> ModelReport:
     search = SearchPath.of(where)
     loaded: dict[Path, dict] = {}
     found = []
-    for kind in KINDS:
+    for kind in NETWORKS:
         path = find_model(kind, search)
         found.append(ModelStatus(kind, None, "missing") if path is None else _validate(kind, path, loaded))
     searched = tuple(dict.fromkeys(search.dirs + search.dpt_dirs))
@@ -196,36 +156,19 @@ def load_models(where: Where, device: Union[str, torch.device] = "cpu") -> Model
     """Load every official network found in ``where``; the missing ones stay None (weight-free stage).
 
     A file that is found but does not load raises CheckpointError (a broken file is never skipped
-    silently). The two inpainting nets are used only together (``LearnedInpainter``). Every net goes
+    silently). A stage's networks are used only together (the two inpainting nets). Every net goes
     to ``device``; the stages move their inputs there and bring results back to the CPU.
     """
     search = SearchPath.of(where)
-    paths = {kind: find_model(kind, search) for kind in KINDS}
-    for kind, path in paths.items():
-        log.info("%s: %s", KINDS[kind].title, path or "not found, the stage runs weight-free")
     models = Models()
-    if paths["dpt"]:
-        from .nets.dpt import load_dpt
-
-        models.dpt = load_dpt(paths["dpt"], device)
-    if paths["motion"]:
-        from .nets.spade_unet import load_motion_net
-
-        models.motion = load_motion_net(paths["motion"], device)
-    if paths["feature_net"]:
-        from .nets.resunet import load_feature_net
-
-        models.feature_net = load_feature_net(paths["feature_net"], device)
-    if paths["img_decoder"]:
-        from .nets.img_decoder import load_img_decoder
-
-        models.img_decoder = load_img_decoder(paths["img_decoder"], device)
-    depth_net, color_net = paths["inpaint_depth"], paths["inpaint_color"]
-    if depth_net and color_net:
-        from .layers.inpaint import LearnedInpainter
-
-        models.inpainter = LearnedInpainter.from_files(depth_net, color_net, device)
-    elif depth_net or color_net:
-        log.warning("only one of the two inpainting nets was found (%s); using classical inpainting",
-                    depth_net or color_net)
+    for stage in STAGES.values():
+        paths = [find_model(kind, search) for kind in stage.networks]
+        for kind, path in zip(stage.networks, paths):
+            log.info("%s: %s", NETWORKS[kind].title, path or "not found, the stage runs weight-free")
+        found = [p for p in paths if p is not None]
+        if len(found) == len(paths):
+            setattr(models, stage.field, stage.load(paths, device))
+        elif found:
+            log.warning("the %s stage needs %s; only %s was found, so it runs weight-free (%s)", stage.name,
+                        stage_files(stage.name), ", ".join(map(str, found)), stage.fallback)
     return models

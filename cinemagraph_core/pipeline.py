@@ -14,6 +14,8 @@ import torch.nn.functional as F
 
 from . import animate
 from .camera import keyframed_path, preset_path
+from .choices import (DECODERS, DEPTH_KINDS, FEATURES, INPAINTS, MOTIONS, Decoder, DepthKind, Features, Inpaint, Motion,
+                      Precision, check)
 from .depth.convert import depth_from_map
 from .depth.prior import prior_depth
 from .errors import CinemagraphError
@@ -22,11 +24,13 @@ from .layers.inpaint import ClassicalInpainter, Inpainter, NoInpainter
 from .layers.ldi import build_ldi, single_layer_ldi
 from .models import Models
 from .motion.field import explicit_motion, motion_from_hints, scale_speed
+from .motion.hints import MOTION_SIZE
 from .motion.learned import learned_motion
-from .points import build_point_cloud, cloud_on
+from .networks import stage_files
+from .points import build_point_cloud, cloud_on, has_learned_features
 from .progress import ProgressFn, scaled
 from .render.blend import blend_sides, check_crop, crop_border, finish_rgb
-from .render.border import apply_zoom, check_border, effective_crop, zoom_for
+from .render.border import apply_zoom, effective_crop, zoom_for
 from .render.decode import decode_learned
 from .render.view import compositing_of, render_sides
 from .render.warp import iter_warp
@@ -34,9 +38,6 @@ from .types import (LDI, Animation, CameraPath, Depth, LayerFeatures, MotionFiel
                     RenderedFrames, RenderSettings)
 
 log = logging.getLogger("cinemagraph")
-
-RENDERERS = ("auto", "warp", "splat")
-"""``RenderSettings.renderer`` choices (see ``render_settings_for``)."""
 
 MAX_SIDE = 2048
 """Default working resolution limit (longer side, px): larger inputs are downscaled with a note."""
@@ -50,13 +51,12 @@ class PipelineConfig:
     speed: divides the motion (the official flow_scale; 2 = half as fast).
     camera: preset name (``camera.PRESETS``) or keyframe JSON text.  amplitude: camera-move scale.
     sigma: width (px) of the hint map (None = documented default).
-    depth_kind: how to read a given depth map: 'disparity' (near = bright), 'depth', 'metric'.
+    motion_size: side (px) of the square the hints and the motion net work at (official 768).
+    depth_kind: how to read a given depth map (``choices.DepthKind``).
     max_side: longer side (px) of the working resolution; larger inputs are downscaled.
     layered: build a multi-layer LDI (False = one layer, the naive point cloud).
-    inpaint: 'auto' (learned nets when present, else classical), 'classical', 'learned', 'none'.
-    features: 'auto', 'rgba' (weight-free "w/o features"), 'learned'.
-    motion: 'auto' (learned net when present, else hints), 'hints', 'learned'.
-    decoder: 'auto', 'blend' (weight-free two-side blend), 'learned'.
+    inpaint, features, motion, decoder: each stage's path (``choices``): 'auto' = learned when its
+        network is loaded, else weight-free.
     render: splatting, blending and crop settings.
     faithful: reproduce the official demo's numbers, quirks included; False (default) fixes the
         far-layer cut that leaves the farthest pixels (a sky) without motion (``build_ldi``).
@@ -71,13 +71,14 @@ class PipelineConfig:
     camera: str = "circle"
     amplitude: float = 1.0
     sigma: Optional[float] = None
-    depth_kind: str = "disparity"
+    motion_size: int = MOTION_SIZE
+    depth_kind: DepthKind = "disparity"
     max_side: int = MAX_SIDE
     layered: bool = True
-    inpaint: str = "auto"
-    features: str = "auto"
-    motion: str = "auto"
-    decoder: str = "auto"
+    inpaint: Inpaint = "auto"
+    features: Features = "auto"
+    motion: Motion = "auto"
+    decoder: Decoder = "auto"
     render: RenderSettings = field(default_factory=RenderSettings)
     faithful: bool = False
     keep_visible: Optional[bool] = None
@@ -89,17 +90,17 @@ class PipelineConfig:
             raise CinemagraphError(f"fps must be > 0, got {self.fps}")
         if not (self.speed > 0):
             raise CinemagraphError(f"speed must be > 0 (1 = official speed, 2 = half as fast), got {self.speed}")
-        for name, value, allowed in (("inpaint", self.inpaint, ("auto", "classical", "learned", "none")),
-                                     ("features", self.features, ("auto", "rgba", "learned")),
-                                     ("motion", self.motion, ("auto", "hints", "learned")),
-                                     ("decoder", self.decoder, ("auto", "blend", "learned")),
-                                     ("depth_kind", self.depth_kind, ("disparity", "depth", "metric"))):
-            if value not in allowed:
-                raise CinemagraphError(f"{name} must be one of {', '.join(allowed)}, got '{value}'")
+        for name, value, allowed in (("inpaint", self.inpaint, INPAINTS), ("features", self.features, FEATURES),
+                                     ("motion", self.motion, MOTIONS), ("decoder", self.decoder, DECODERS),
+                                     ("depth_kind", self.depth_kind, DEPTH_KINDS)):
+            check(name, value, allowed)
         if not (self.keep_visible is None or isinstance(self.keep_visible, bool)):
             raise CinemagraphError(f"keep_visible must be None (auto), True or False, got {self.keep_visible!r}")
         if int(self.max_side) < 32:
             raise CinemagraphError(f"max_side must be at least 32 px, got {self.max_side}")
+        if int(self.motion_size) < 1:
+            raise CinemagraphError(f"motion_size must be a positive number of px (official {MOTION_SIZE}), "
+                                   f"got {self.motion_size}")
         make_camera(self.camera, int(self.num_frames), self.amplitude)
         return self
 
@@ -132,16 +133,17 @@ def fit_image(image: torch.Tensor, max_side: int, multiple: int = 1) -> torch.Te
     return F.interpolate(image[None], size=(nh, nw), mode="area")[0]
 
 
-def resolve_depth(image: torch.Tensor, depth_map: Optional[torch.Tensor], kind: str,
-                  models: Models) -> Depth:
-    """Depth for ``image`` (3,H,W): a given map, else DPT when present, else the weight-free prior."""
+def resolve_depth(image: torch.Tensor, depth_map: Optional[torch.Tensor], kind: DepthKind, dpt=None,
+                  precision: Precision = "fp32") -> Depth:
+    """Depth for ``image`` (3,H,W): a given map (read as ``kind``), else the DPT net ``dpt`` (at
+    ``precision``) when given, else the weight-free prior."""
     h, w = int(image.shape[1]), int(image.shape[2])
     if depth_map is not None:
         return depth_from_map(depth_map, kind=kind, size=(h, w))
-    if models.dpt is not None:
+    if dpt is not None:
         from .depth.dpt import estimate_depth
 
-        return estimate_depth(image, models.dpt, precision=models.precision)
+        return estimate_depth(image, dpt, precision=precision)
     return prior_depth(image)
 
 
@@ -153,29 +155,31 @@ def resolve_motion(image: torch.Tensor, hints: Optional[MotionHints], flow: Opti
         return scale_speed(explicit_motion(flow, (h, w)), config.speed)
     if hints is None:
         raise CinemagraphError("no motion given: pass flow hints (arrows or labelme JSON) and a mask, or a flow field")
-    use_net = config.motion == "learned" or (config.motion == "auto" and models.motion is not None)
-    if use_net:
-        if models.motion is None:
-            raise CinemagraphError("motion='learned' needs the motion network file sceneflow_model.pth in the models folder")
-        return learned_motion(image, hints, models.motion, (h, w), speed=config.speed, precision=models.precision)
-    return motion_from_hints(hints, (h, w), speed=config.speed)
+    if _learned("motion", config.motion, models.motion):
+        return learned_motion(image, hints, models.motion, (h, w), speed=config.speed,
+                              motion_size=config.motion_size, precision=models.precision)
+    return motion_from_hints(hints, (h, w), speed=config.speed, motion_size=config.motion_size)
 
 
-def resolve_inpainter(config: PipelineConfig, models: Models) -> Inpainter:
-    if config.inpaint == "none":
+def _learned(stage: str, choice: str, net) -> bool:
+    """Whether ``stage`` runs its network for ``choice`` ('learned', or 'auto' with ``net`` loaded)."""
+    if choice == "learned" and net is None:
+        raise CinemagraphError(f"{stage}='learned' needs {stage_files(stage)} in the models folder")
+    return choice == "learned" or (choice == "auto" and net is not None)
+
+
+def resolve_inpainter(choice: Inpaint, learned: Optional[Inpainter] = None) -> Inpainter:
+    """The inpainter ``choice`` names; ``learned``: the loaded 3D-Photo inpainter, if any."""
+    check("inpaint", choice, INPAINTS)
+    if choice == "none":
         return NoInpainter()
-    if config.inpaint == "learned" or (config.inpaint == "auto" and models.inpainter is not None):
-        if models.inpainter is None:
-            raise CinemagraphError("inpaint='learned' needs depth-model.pth and color-model.pth in the models folder")
-        return models.inpainter
-    return ClassicalInpainter()
+    return learned if _learned("inpaint", choice, learned) else ClassicalInpainter()
 
 
-def resolve_features(ldi: LDI, config: PipelineConfig, models: Models) -> LayerFeatures:
-    use_net = config.features == "learned" or (config.features == "auto" and models.feature_net is not None)
-    if use_net and models.feature_net is None:
-        raise CinemagraphError("features='learned' needs model_150000.pth (feature network) in the models folder")
-    return extract_features(ldi, models.feature_net if use_net else None, precision=models.precision)
+def resolve_features(ldi: LDI, choice: Features, net=None, precision: Precision = "fp32") -> LayerFeatures:
+    """Per-layer features of ``ldi``: the feature net ``net`` when ``choice`` asks for it, else RGBA only."""
+    check("features", choice, FEATURES)
+    return extract_features(ldi, net if _learned("features", choice, net) else None, precision=precision)
 
 
 def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] = None,
@@ -193,7 +197,8 @@ def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] 
     total = 5
     report = (lambda i: progress(i, total)) if progress is not None else (lambda i: None)
     report(0)
-    dep = depth if isinstance(depth, Depth) else resolve_depth(image, depth, config.depth_kind, models)
+    dep = depth if isinstance(depth, Depth) else resolve_depth(image, depth, config.depth_kind, models.dpt,
+                                                               models.precision)
     if dep.size != (h, w):
         raise CinemagraphError(f"depth is {dep.size[1]}x{dep.size[0]} but the image is {w}x{h}")
     report(1)
@@ -201,12 +206,12 @@ def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] 
     report(2)
     if config.layered:
         keep = False if config.faithful and config.keep_visible is None else config.keep_visible
-        ldi = build_ldi(image, dep.depth, resolve_inpainter(config, models), progress=scaled(progress, 2, 1, total),
-                        official_far_cut=config.faithful, keep_visible=keep)
+        ldi = build_ldi(image, dep.depth, resolve_inpainter(config.inpaint, models.inpainter),
+                        progress=scaled(progress, 2, 1, total), official_far_cut=config.faithful, keep_visible=keep)
     else:
         ldi = single_layer_ldi(image, dep.depth)
     report(3)
-    features = resolve_features(ldi, config, models)
+    features = resolve_features(ldi, config.features, models.feature_net, models.precision)
     report(4)
     cloud = build_point_cloud(ldi, features, dep.K)
     report(5)
@@ -236,16 +241,19 @@ def make_frames(scene: Scene, config: PipelineConfig = PipelineConfig(),
     return RenderedFrames(animation=anim, camera=cam, settings=config.render, fps=config.fps)
 
 
-def decoder_for(frames: RenderedFrames, config: PipelineConfig, models: Models):
-    """The learned image decoder when it should run, else None (weight-free blend)."""
-    want = config.decoder == "learned" or (config.decoder == "auto" and models.img_decoder is not None)
-    if not want:
+def decoder_for(frames: RenderedFrames, choice: Decoder, net=None):
+    """The image decoder ``net`` when ``choice`` asks for it ('learned', or 'auto' with ``net`` loaded and
+    the points carrying learned features), else None (the weight-free blend)."""
+    check("decoder", choice, DECODERS)
+    learned_points = has_learned_features(frames.animation.cloud)
+    if choice == "auto" and not learned_points:
         return None
-    if models.img_decoder is None:
-        raise CinemagraphError("decoder='learned' needs model_150000.pth (image decoder) in the models folder")
-    if frames.animation.cloud.channels != 36:
-        raise CinemagraphError("the learned decoder needs the 32-channel learned features (features='learned')")
-    return models.img_decoder
+    if not _learned("decoder", choice, net):
+        return None
+    if not learned_points:
+        raise CinemagraphError("the learned decoder needs points with learned features (features 'learned', or "
+                               "'auto' with the feature net); or use the weight-free blend")
+    return net
 
 
 def render_settings_for(settings: RenderSettings, decoder=None) -> RenderSettings:
@@ -258,10 +266,6 @@ def render_settings_for(settings: RenderSettings, decoder=None) -> RenderSetting
     blend (``'official'`` with the pytorch3d backend).
     """
     renderer, mode = settings.renderer, settings.compositing
-    if renderer not in RENDERERS:
-        raise CinemagraphError(f"renderer must be one of {', '.join(RENDERERS)} (warp: the weight-free default; "
-                               f"splat: point splatting, what the learned decoder needs), got {renderer!r}")
-    check_border(settings.border)
     if decoder is not None:
         if renderer == "warp":
             log.warning("renderer 'warp' is for the weight-free blend; the learned image decoder was trained on the "
@@ -280,7 +284,7 @@ def render_settings_for(settings: RenderSettings, decoder=None) -> RenderSetting
 
 
 def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[int]] = None,
-             progress: Optional[ProgressFn] = None, precision: str = "fp32",
+             progress: Optional[ProgressFn] = None, precision: Precision = "fp32",
              device: Optional[torch.device | str] = None) -> Iterator[tuple[int, torch.Tensor]]:
     """Yield ``(t, rgb (3,h,w) float 0..1 on the CPU)`` for frames ``indices`` (default all) in increasing order.
 
@@ -317,7 +321,7 @@ def iter_rgb(frames: RenderedFrames, decoder=None, indices: Optional[Sequence[in
 
 
 def _iter_splat(anim: Animation, cam: CameraPath, settings: RenderSettings, wanted: list[int], crop: int,
-                decoder, precision: str) -> Iterator[tuple[int, torch.Tensor]]:
+                decoder, precision: Precision) -> Iterator[tuple[int, torch.Tensor]]:
     """The splat renderer's frames: both sides splatted (``render.view``), then the blend or the decoder."""
     K = anim.cloud.K
     for t, fwd, bwd, time in animate.iter_frames(anim, wanted):
@@ -338,5 +342,6 @@ def render_video(image: torch.Tensor, *, depth=None, hints: Optional[MotionHints
     models = models or Models()
     scene = prepare_scene(image, depth=depth, hints=hints, flow=flow, config=config, models=models)
     frames = make_frames(scene, config, camera)
-    return iter_rgb(frames, decoder_for(frames, config, models), progress=progress, precision=models.precision)
+    return iter_rgb(frames, decoder_for(frames, config.decoder, models.img_decoder), progress=progress,
+                    precision=models.precision)
 

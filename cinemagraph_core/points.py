@@ -30,6 +30,13 @@ MASK_EPS = 1e-6
 SOLID_ALPHA = 0.5
 ORDER_PUSH = 1.01
 """A point that ends up in front of a nearer layer's point is put at 1.01 x that point (SPEC i.6)."""
+RGBA_CHANNELS = 4
+"""Attributes every point has, ``[r, g, b, a]``; learned features follow them."""
+
+
+def has_learned_features(cloud: PointCloud) -> bool:
+    """Whether the points of ``cloud`` carry learned features after their RGBA (what the learned decoder needs)."""
+    return cloud.channels > RGBA_CHANNELS
 
 
 def unproject(K: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
@@ -128,7 +135,7 @@ def build_point_cloud(ldi: LDI, features: Optional[LayerFeatures], K: torch.Tens
     pixels = [s.flatten().nonzero().squeeze(1) for s in solid]
     mix = None if maps is None else _feature_mix(maps, ldi.mask.float())
     counts = [p.numel() for p in pixels]
-    attrs = torch.empty(sum(counts), 4 + (0 if maps is None else maps.shape[1]))
+    attrs = torch.empty(sum(counts), RGBA_CHANNELS + (0 if maps is None else maps.shape[1]))
     for i, out in enumerate(attrs.split(counts)):
         _fill_attributes(out, ldi.rgba[i].float(), keep[i, 0], pixels[i], (h, w),
                          None if maps is None else maps[i:i + 1], mix)

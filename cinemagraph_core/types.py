@@ -12,11 +12,15 @@ Conventions used everywhere in the package:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 import torch
+
+from .choices import BACKENDS, BORDERS, COMPOSITINGS, RENDERERS, Backend, Border, Compositing, Renderer, check
+from .errors import CinemagraphError
 
 Arrow = tuple[float, float, float, float]
 """A flow hint ``(x0, y0, x1, y1)`` in source-image pixels: start -> end."""
@@ -208,7 +212,7 @@ class RenderSettings:
     radius_px: point radius in px at the source view (official 1.5).
     points_per_pixel: K nearest points kept per pixel (official 8).
     adaptive_radius: scale each point's radius by z / z' (official on).
-    backend: splatter (``render.view.BACKENDS``): ``'auto'`` (default: torch ops on a GPU, NumPy on the
+    backend: splatter (``choices.BACKENDS``): ``'auto'`` (default: torch ops on a GPU, NumPy on the
         CPU), ``'numpy'``, ``'torch'`` (torch ops on the points' device) or ``'pytorch3d'`` when it imports.
     depth_sharpness: alpha of the two-side blend weight exp(alpha * disparity) for the weight-free
         path (official direct-RGB blend: 4).
@@ -229,20 +233,51 @@ class RenderSettings:
     border: what the camera uncovers at the frame border: ``'zoom'`` (the smallest constant zoom that
         keeps it out of view), ``'crop'`` (``crop`` px, 32 when crop is 0, as the official demo) or
         ``'fill'`` (push-pull filled) (``render.border``).
+    Every field is checked on construction (a CinemagraphError names the bad one).
     """
 
     radius_px: float = 1.5
     points_per_pixel: int = 8
     adaptive_radius: bool = True
-    backend: str = "auto"
+    backend: Backend = "auto"
     depth_sharpness: float = 4.0
     symmetric: bool = True
     crop: int = 0
     fill_holes: bool = True
-    compositing: str = "auto"
+    compositing: Compositing = "auto"
     surface_tolerance: float = 0.02
-    renderer: str = "auto"
-    border: str = "zoom"
+    renderer: Renderer = "auto"
+    border: Border = "zoom"
+
+    def __post_init__(self) -> None:
+        check("renderer", self.renderer, RENDERERS, "warp: the weight-free default; splat: point splatting, what "
+                                                    "the learned decoder needs; auto: chosen per decoder")
+        check("backend", self.backend, BACKENDS, "auto: torch ops on a GPU, NumPy on the CPU; pytorch3d needs that "
+                                                 "package")
+        check("compositing", self.compositing, COMPOSITINGS, "surface: sharp weight-free splats; official: what the "
+                                                             "learned decoder expects; auto: chosen per decoder")
+        check("border", self.border, BORDERS, "zoom: zoom in just enough to hide what the camera uncovers; crop: cut "
+                                              "crop px, 32 when crop is 0; fill: fill it")
+        self._require("radius_px", _number(self.radius_px) and self.radius_px > 0, "a radius > 0 px")
+        self._require("points_per_pixel", _whole(self.points_per_pixel) and self.points_per_pixel >= 1,
+                      "a whole number >= 1")
+        self._require("crop", _whole(self.crop) and self.crop >= 0, "a whole number of px >= 0")
+        self._require("depth_sharpness", _number(self.depth_sharpness), "a finite number")
+        self._require("surface_tolerance", _number(self.surface_tolerance) and self.surface_tolerance >= 0,
+                      "a relative depth gap >= 0")
+
+    def _require(self, name: str, ok: bool, rule: str) -> None:
+        if not ok:
+            raise CinemagraphError(f"render: {name} must be {rule} (default {getattr(RenderSettings, name)}), "
+                                   f"got {getattr(self, name)!r}")
+
+
+def _number(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _whole(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Iterable, Optional, Union
 
@@ -43,10 +44,24 @@ def check_output_path(path: Union[str, Path]) -> Path:
     p = Path(path)
     if p.suffix.lower() not in FORMATS:
         raise CinemagraphError(f"unknown video format '{p.suffix}' for {p}: use one of {', '.join(FORMATS)}")
-    if p.exists() and p.is_dir():
+    if p.is_dir():
         raise CinemagraphError(f"{p} is a folder; give a file name such as {p / 'cinemagraph.mp4'}")
-    p.parent.mkdir(parents=True, exist_ok=True)
+    check_writable_folder(p.parent)
     return p
+
+
+def check_writable_folder(folder: Union[str, Path]) -> Path:
+    """Create ``folder`` when missing and make sure files can be written in it (a probe file is made and
+    removed); a CinemagraphError says why not."""
+    d = Path(folder)
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=d, prefix=".cinemagraph-write-check-"):
+            pass
+    except OSError as e:
+        raise CinemagraphError(f"cannot write into the output folder {d} ({e.strerror or e}); choose another "
+                               f"output path") from e
+    return d
 
 
 class VideoWriter:

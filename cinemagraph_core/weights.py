@@ -1,5 +1,7 @@
 """Safe checkpoint loading: never unpickles code, checks every key, says what a wrong file is.
 
+Networks are named by their ``networks.NETWORKS`` key (``kind``).
+
 Official files are ``.pt``/``.pth`` (read with ``torch.load(weights_only=True)``); converted files
 are ``.safetensors`` with nested dictionaries flattened as ``<entry>.<key>``.
 """
@@ -8,54 +10,16 @@ from __future__ import annotations
 import os
 import pickle
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import torch
 
 from .errors import CheckpointError
+from .networks import NETWORKS, Network
 
 PathLike = Union[str, os.PathLike]
 StateDict = dict[str, torch.Tensor]
-
-
-@dataclass(frozen=True)
-class ModelKind:
-    """One of the official networks.
-
-    name: short id used in code and on the command line.
-    filename: the official file name.
-    entry: top-level key holding the state dict inside the official file (None = the file is the
-        state dict).
-    title: what the network does, for messages.
-    signature: keys only this network's state dict has (bare keys, without ``entry``).
-    """
-
-    name: str
-    filename: str
-    entry: Optional[str]
-    title: str
-    signature: tuple[str, ...]
-
-
-KINDS: dict[str, ModelKind] = {
-    k.name: k
-    for k in (
-        ModelKind("dpt", "dpt_hybrid-midas-501f0c75.pt", None, "DPT-Hybrid depth network",
-                  ("pretrained.model.patch_embed.backbone.stem.conv.weight", "scratch.output_conv.4.weight")),
-        ModelKind("motion", "sceneflow_model.pth", "netG", "SPADE U-Net motion network",
-                  ("motion_predictor.conv1.weight_orig", "motion_predictor.dconv8.weight_orig")),
-        ModelKind("feature_net", "model_150000.pth", "feature_net", "ResUNet feature network",
-                  ("conv1.weight", "layer3.5.conv2.weight", "out_conv.weight")),
-        ModelKind("img_decoder", "model_150000.pth", "img_decoder", "image decoder",
-                  ("alpha", "firstconv.weight", "outc.conv.weight")),
-        ModelKind("inpaint_depth", "depth-model.pth", None, "3D-Photo depth inpainting network",
-                  ("enc_1.conv.input_conv.bias", "dec_1.conv.input_conv.weight")),
-        ModelKind("inpaint_color", "color-model.pth", None, "3D-Photo colour inpainting network",
-                  ("enc_1.conv.input_conv.weight", "dec_1A.conv.input_conv.weight")),
-    )
-}
 
 
 def load_file(path: PathLike, mmap: bool = False) -> dict:
@@ -107,7 +71,7 @@ def _flatten(obj: Mapping, prefix: str = "") -> StateDict:
     return out
 
 
-def _has(flat: Mapping[str, torch.Tensor], kind: ModelKind) -> bool:
+def _has(flat: Mapping[str, torch.Tensor], kind: Network) -> bool:
     pre = "" if kind.entry is None else kind.entry + "."
     return all(pre + k in flat for k in kind.signature) or all(k in flat for k in kind.signature)
 
@@ -121,7 +85,7 @@ def training_model_entry(obj: Mapping) -> Mapping:
 def identify(obj: Mapping) -> list[str]:
     """Names of the kinds whose weights ``obj`` (a loaded file, nested or flat) contains."""
     flat = _flatten(training_model_entry(obj))
-    return [kind.name for kind in KINDS.values() if _has(flat, kind)]
+    return [kind.name for kind in NETWORKS.values() if _has(flat, kind)]
 
 
 def state_dict_for(obj: Mapping, kind: str, path: PathLike = "<memory>") -> StateDict:
@@ -129,7 +93,7 @@ def state_dict_for(obj: Mapping, kind: str, path: PathLike = "<memory>") -> Stat
 
     Raises CheckpointError naming what the file is when it holds another network.
     """
-    spec = KINDS[kind]
+    spec = NETWORKS[kind]
     flat = _flatten(training_model_entry(obj) if kind == "dpt" else obj)
     if spec.entry is not None:
         pre = spec.entry + "."
@@ -138,7 +102,7 @@ def state_dict_for(obj: Mapping, kind: str, path: PathLike = "<memory>") -> Stat
             flat = sub
     if all(key in flat for key in spec.signature):
         return flat
-    others = [KINDS[n] for n in identify(obj) if n != kind]
+    others = [NETWORKS[n] for n in identify(obj) if n != kind]
     what = ", ".join(f"the {o.title} ({o.filename})" for o in others) or "no known network"
     raise CheckpointError(
         f"{path} is not the {spec.title}: it looks like {what}. "
@@ -150,7 +114,7 @@ def state_dict_for(obj: Mapping, kind: str, path: PathLike = "<memory>") -> Stat
 def check_keys(expected: Mapping[str, torch.Size], got: Mapping[str, torch.Tensor], kind: str,
                path: PathLike = "<memory>", ignore: Iterable[str] = ()) -> None:
     """Strict key and shape check; raises CheckpointError listing what is missing/unexpected/wrong."""
-    spec = KINDS[kind]
+    spec = NETWORKS[kind]
     ignored = tuple(ignore)
     keys = {k for k in got if not k.startswith(ignored)} if ignored else set(got)
     missing = [k for k in expected if k not in keys]
@@ -188,7 +152,7 @@ def load_into(module: torch.nn.Module, path: PathLike, kind: str, assign: bool =
 
 def find(kind: str, search_dirs: Iterable[PathLike]) -> Optional[Path]:
     """First existing file for ``kind`` in ``search_dirs``: the official name, then ``.safetensors``."""
-    spec = KINDS[kind]
+    spec = NETWORKS[kind]
     stem = Path(spec.filename).stem
     for d in search_dirs:
         for name in (spec.filename, stem + ".safetensors"):

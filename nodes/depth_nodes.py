@@ -5,8 +5,7 @@ import logging
 
 import torch
 
-from cinemagraph_core.errors import CinemagraphError
-from cinemagraph_core.models import Models
+from cinemagraph_core.choices import IMAGE_DEPTH_KINDS, DepthKind, check
 from cinemagraph_core.pipeline import resolve_depth
 
 from . import common, convert, models, previews
@@ -14,15 +13,11 @@ from .comfy import NodeProgress
 
 log = logging.getLogger("cinemagraph")
 
-DEPTH_KINDS = ("disparity", "depth")
-
-
-def depth_maps(images: list[torch.Tensor], depth_image, kind: str) -> list:
+def depth_maps(images: list[torch.Tensor], depth_image, kind: DepthKind) -> list:
     """Per image, the external ``(H,W)`` map from ``depth_image`` (or None when it is not connected)."""
     if depth_image is None:
         return [None] * len(images)
-    if kind not in DEPTH_KINDS:
-        raise CinemagraphError(f"depth_kind must be one of {', '.join(DEPTH_KINDS)}, got {kind!r}")
+    check("depth_kind", kind, IMAGE_DEPTH_KINDS)
     size = tuple(images[0].shape[1:])
     maps = convert.depth_batch(depth_image, size)
     b = convert.batch_size(image=len(images), depth_image=len(maps))
@@ -46,9 +41,9 @@ class DepthDPT:
             "optional": {
                 "depth_image": common.widget("IMAGE", "A depth map from any depth node (MiDaS, Depth Anything, "
                                                       "Zoe...), grey in RGB. Resized to the image if needed."),
-                "depth_kind": common.widget(list(DEPTH_KINDS), "How to read depth_image: disparity = near is "
-                                                               "bright (most depth nodes); depth = far is bright.",
-                                            default="disparity"),
+                "depth_kind": common.widget(list(IMAGE_DEPTH_KINDS), "How to read depth_image: disparity = near "
+                                                                     "is bright (most depth nodes); depth = far is "
+                                                                     "bright.", default="disparity"),
             },
         }
 
@@ -70,13 +65,13 @@ class DepthDPT:
         net = None
         if depth_image is None:
             net = models.network("dpt", model)
-        elif model not in (models.AUTO, models.WEIGHT_FREE["dpt"]):
+        elif model not in (models.AUTO, models.weight_free("dpt")):
             log.info("depth_image is connected: the DPT model '%s' is not used", model)
         b = len(maps)
         progress = NodeProgress(b)
         depths = []
         for i in range(b):
-            depths.append(resolve_depth(convert.pick(images, i), maps[i], depth_kind, Models(dpt=net)))
+            depths.append(resolve_depth(convert.pick(images, i), maps[i], depth_kind, net))
             progress.item(i)(1, 1)
         preview = torch.stack([previews.depth_preview(d) for d in depths])
         return tuple(depths), preview

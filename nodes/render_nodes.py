@@ -7,12 +7,11 @@ the cached depth, motion, LDI and point cloud).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
+from cinemagraph_core.choices import BACKENDS, BORDERS, COMPOSITINGS, RENDERERS
 from cinemagraph_core.errors import CinemagraphError
-from cinemagraph_core.models import Models
-from cinemagraph_core.pipeline import RENDERERS, PipelineConfig, decoder_for, iter_rgb, make_camera
-from cinemagraph_core.render.border import BORDERS, check_border
-from cinemagraph_core.render.view import BACKENDS, COMPOSITINGS, resolve_backend
+from cinemagraph_core.pipeline import PipelineConfig, decoder_for, iter_rgb, make_camera
 from cinemagraph_core.types import Animation, MotionField, PointCloud, RenderedFrames, RenderSettings
 
 from . import common, convert, models
@@ -30,8 +29,6 @@ BACKEND_HELP = ("Splat renderer's splatter (all give the same frames). auto: tor
 BORDER_HELP = ("What the moving camera uncovers at the frame border. zoom: zoom in just enough to keep it out of view "
                "(the factor is logged). crop: cut `crop` px from every side (32 when crop is 0, as the official "
                "demo). fill: fill it in from the neighbouring pixels.")
-RGBA_CHANNELS = 4
-"""Point attributes of the weight-free cloud (colour + alpha); learned features add more."""
 
 
 def camera_presets() -> list[str]:
@@ -196,25 +193,19 @@ class SplatRender:
         if backend == "pytorch3d" and not pytorch3d_available():
             log.warning("pytorch3d is not installed: rendering with the built-in splatters (backend auto)")
             backend = "auto"
-        resolve_backend(backend)
+        settings = RenderSettings(radius_px=float(radius), points_per_pixel=int(points_per_pixel), backend=backend,
+                                  crop=crop, fill_holes=bool(fill_holes), compositing=compositing,
+                                  renderer=renderer, border=border)
         if compositing == "surface" and backend == "pytorch3d":
             raise CinemagraphError("compositing 'surface' needs a built-in splatter (pytorch3d only has the official "
                                    "compositing): set backend to auto, numpy or torch, or compositing to auto/official")
-        if compositing not in COMPOSITINGS:
-            raise CinemagraphError(f"compositing must be one of {', '.join(COMPOSITINGS)}, got {compositing!r}")
-        if renderer not in RENDERERS:
-            raise CinemagraphError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
-        check_border(border)
         config = PipelineConfig(fps=fps).validate()
         out = []
         for anim in anims:
             check_crop(crop, anim.cloud.size)
-            settings = RenderSettings(radius_px=float(radius), points_per_pixel=int(points_per_pixel),
-                                      backend=backend, symmetric=anim.symmetric, crop=int(crop),
-                                      fill_holes=bool(fill_holes), compositing=compositing, renderer=renderer,
-                                      border=border)
             path = make_camera(camera.spec, anim.num_frames, camera.amplitude)
-            out.append(RenderedFrames(animation=anim, camera=path, settings=settings, fps=config.fps))
+            out.append(RenderedFrames(animation=anim, camera=path, settings=replace(settings, symmetric=anim.symmetric),
+                                      fps=config.fps))
         return (tuple(out),)
 
 
@@ -264,11 +255,5 @@ class Decode:
 
     @staticmethod
     def _decoder(video: RenderedFrames, net, choice: str):
-        learned_points = video.animation.cloud.channels > RGBA_CHANNELS
-        if net is not None and not learned_points:
-            if choice != models.AUTO:
-                raise CinemagraphError("the learned decoder needs points with learned features: set "
-                                       "FeaturePointCloud's features to auto or a feature file, or use blend")
-            net = None
-        config = PipelineConfig(decoder="learned" if net is not None else "blend")
-        return decoder_for(video, config, Models(img_decoder=net))
+        """The decoder a dropdown choice runs: 'auto' as the pipeline's, a file as 'learned'."""
+        return decoder_for(video, "auto" if choice == models.AUTO else "learned" if net is not None else "blend", net)

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import torch
 
+from cinemagraph_core.choices import INPAINTS
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.layers.ldi import build_ldi, single_layer_ldi
-from cinemagraph_core.models import Models
-from cinemagraph_core.pipeline import PipelineConfig, resolve_features
+from cinemagraph_core.pipeline import resolve_features
 from cinemagraph_core.points import build_point_cloud
 from cinemagraph_core.types import LDI, Depth
 
@@ -27,7 +27,7 @@ class LDIBuild:
             "required": {
                 "image": common.widget("IMAGE", "The source image (the same one DepthDPT got)."),
                 "depth": common.widget(common.DEPTH, "Depth from DepthDPT."),
-                "inpainter": common.widget(list(models.INPAINT_CHOICES),
+                "inpainter": common.widget(list(INPAINTS),
                                            "auto: the 3D-Photo nets (depth-model.pth + color-model.pth in "
                                            "models/cinemagraph) when present, else classical. classical: weight-free "
                                            "OpenCV inpainting. none: leave the hidden parts empty (ablation).",
@@ -58,7 +58,7 @@ class LDIBuild:
 
     @classmethod
     def IS_CHANGED(cls, inpainter: str = models.AUTO, **_):
-        return models.fingerprint("inpaint", inpainter)
+        return models.fingerprint(models.INPAINT_STAGE, inpainter)
 
     def run(self, image, depth, inpainter: str = models.AUTO, layered: bool = True,
             visible_pixels: str = models.AUTO):
@@ -116,13 +116,12 @@ class FeaturePointCloud:
         depths = convert.items_of(depth, Depth, "depth")
         b = convert.batch_size(ldi=len(ldis), depth=len(depths))
         net = models.network("feature_net", features)
-        config = PipelineConfig(features="learned" if net is not None else "rgba")
         progress = NodeProgress(b)
         clouds = []
         for i in range(b):
             layers, dep = convert.pick(ldis, i), convert.pick(depths, i)
             convert.check_size(layers.size, dep.size, "the depth", "connect the DepthDPT that fed LDIBuild")
-            feats = resolve_features(layers, config, Models(feature_net=net))
+            feats = resolve_features(layers, "learned" if net is not None else "rgba", net)
             clouds.append(build_point_cloud(layers, feats, dep.K))
             progress.item(i)(1, 1)
         return (tuple(clouds),)

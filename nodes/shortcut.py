@@ -1,20 +1,19 @@
 """Cinemagraph3D: the whole chain in one node with sensible defaults."""
 from __future__ import annotations
 
+from cinemagraph_core.choices import BACKENDS, BORDERS, IMAGE_DEPTH_KINDS, RENDERERS
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.models import Models
-from cinemagraph_core.pipeline import (RENDERERS, PipelineConfig, decoder_for, iter_rgb, make_frames, prepare_scene,
+from cinemagraph_core.pipeline import (PipelineConfig, decoder_for, iter_rgb, make_frames, prepare_scene,
                                        render_settings_for)
-from cinemagraph_core.render.border import BORDERS, check_border
-from cinemagraph_core.render.view import BACKENDS
 from cinemagraph_core.progress import scaled
 from cinemagraph_core.types import RenderSettings
 
 from . import common, convert
 from .comfy import NodeProgress, torch_device
 from .common import CameraSpec
-from .depth_nodes import DEPTH_KINDS, depth_maps
-from .models import fingerprint, found_networks
+from .depth_nodes import depth_maps
+from .models import found_fingerprint, found_networks
 from .motion_nodes import HINTS_HELP, hints_for
 from .render_nodes import (BACKEND_HELP, BORDER_HELP, MAX_FRAMES, RENDERER_HELP, camera_presets, check_camera,
                            check_crop)
@@ -57,7 +56,7 @@ class Cinemagraph3D:
                 "mask": common.widget("MASK", "Where the fluid is (painted = moves), e.g. Load Image's MASK."),
                 "depth_image": common.widget("IMAGE", "A depth map from any depth node (grey, near = bright by "
                                                       "default); else DPT or the prior."),
-                "depth_kind": common.widget(list(DEPTH_KINDS), "disparity: near is bright; depth: far is bright.",
+                "depth_kind": common.widget(list(IMAGE_DEPTH_KINDS), "disparity: near is bright; depth: far is bright.",
                                             default="disparity"),
                 "renderer": common.widget(list(RENDERERS), RENDERER_HELP, default="auto"),
                 "border": common.widget(list(BORDERS), BORDER_HELP, default="zoom"),
@@ -78,7 +77,7 @@ class Cinemagraph3D:
     def IS_CHANGED(cls, models: str = "auto", **_):
         if models != "auto":
             return models
-        return "|".join(fingerprint(k) for k in ("dpt", "motion", "inpaint", "feature_net", "img_decoder"))
+        return found_fingerprint()
 
     def run(self, image, hints: str, frames: int = 60, fps: float = 25.0, camera: str = "circle",
             amplitude: float = 1.0, speed: float = 1.0, max_side: int = 768, crop: int = 0, models: str = "auto",
@@ -90,8 +89,7 @@ class Cinemagraph3D:
         b = convert.batch_size(image=len(images), mask=len(hint_items), depth_image=len(maps))
         config = PipelineConfig(num_frames=frames, fps=fps, speed=speed, camera=camera, amplitude=amplitude,
                                 depth_kind=depth_kind, max_side=max_side,
-                                render=RenderSettings(crop=crop, renderer=renderer, border=check_border(border),
-                                                      backend=backend)
+                                render=RenderSettings(crop=crop, renderer=renderer, border=border, backend=backend)
                                 ).validate()
         render_settings_for(config.render)
         check_crop(crop, tuple(images[0].shape[1:]))
@@ -106,7 +104,7 @@ class Cinemagraph3D:
                                   hints=convert.pick(hint_items, i), config=config, models=nets,
                                   progress=scaled(report, 0, PREPARE_STEPS, total))
             video = make_frames(scene, config)
-            for t, rgb in iter_rgb(video, decoder_for(video, config, nets),
+            for t, rgb in iter_rgb(video, decoder_for(video, config.decoder, nets.img_decoder),
                                    progress=scaled(report, PREPARE_STEPS, frames, total), device=torch_device()):
                 out.put(i, t, rgb)
         return out.image, float(config.fps), frames

@@ -10,7 +10,12 @@ from cinemagraph_core import camera
 from cinemagraph_core.errors import CinemagraphError
 
 PATHS = "camera_paths"
-KEYS = ("up_down", "zoom_in", "side", "circle")
+DEMO = {"up_down": (60, (0.0, -0.08, 0.0), "double-straight-line"),
+        "zoom_in": (60, (0.0, 0.0, -0.24), "straight-line"),
+        "side": (60, (-0.09, 0.0, 0.0), "double-straight-line"),
+        "circle": (90, (-0.04, -0.04, -0.09), "circle")}
+"""The official demo's camera paths (its ``define_camera_path`` calls: frames, (x, y, z), path type)."""
+KEYS = tuple(DEMO)
 LOOPING = [name for name in camera.PRESETS if camera.preset_path(name, 3).looping]
 KEYFRAMES = {"keyframes": [{"t": 0.0, "xyz": [0, 0, 0]}, {"t": 0.3, "xyz": [0.05, -0.02, -0.1]},
                            {"t": 0.55, "xyz": [-0.03, 0.01, -0.05]}]}
@@ -22,24 +27,28 @@ def golden_args(key):
 
 
 @pytest.mark.parametrize("key", KEYS)
-def test_official_translations_match_define_camera_path(key):
-    golden.assert_matches(PATHS, key, camera.official_translations(*golden_args(key)))
-
-
-@pytest.mark.parametrize("key", KEYS)
-def test_official_and_preset_paths_match_the_demo(key):
-    n, xyz, _ = golden_args(key)
-    assert camera.OFFICIAL[key][:2] == (n, tuple(xyz))
-    path = camera.official_path(key, n)
+def test_official_camera_matches_define_camera_path(key):
+    path = camera.official_camera(*golden_args(key))
     golden.assert_matches(PATHS, key, path.poses[:, :3, 3])
-    preset = camera.preset_path(key.replace("_", "-"), n)
-    golden.assert_matches(PATHS, key, preset.poses[:, :3, 3])
-    assert preset.looping == (key == "circle") == path.looping
-    assert np.array_equal(preset.K_scale, np.ones(n))
+    assert path.looping == (golden_args(key)[2] == "circle")
+    assert np.array_equal(path.K_scale, np.ones(path.num_frames))
 
 
 def test_circle_poses_4x4():
-    golden.assert_matches(PATHS, "circle_poses_4x4", camera.official_path("circle").poses)
+    golden.assert_matches(PATHS, "circle_poses_4x4", camera.official_camera(*golden_args("circle")).poses)
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_official_and_preset_paths_are_the_demos(key):
+    n, xyz, path_type = DEMO[key]
+    assert camera.OFFICIAL[key] == DEMO[key]
+    demo = camera.official_translations(n, xyz, path_type)
+    path = camera.official_path(key)
+    assert np.array_equal(path.poses[:, :3, 3], demo) and path.name == key
+    preset = camera.preset_path(key.replace("_", "-"), n)
+    assert np.allclose(preset.poses[:, :3, 3], demo, rtol=0, atol=1e-12)
+    assert preset.looping == (key == "circle") == path.looping
+    assert np.array_equal(preset.K_scale, np.ones(n))
 
 
 def test_official_circle_length_quirk_and_exact_preset_length():

@@ -86,9 +86,40 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, scene_files, capsys, a
     assert not out.exists()
 
 
-def test_unknown_video_suffix_is_refused_before_any_work(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path / "x.avi"), *FAST]) == 2
-    assert ".mp4" in capsys.readouterr().err
+@pytest.fixture
+def nothing_loads(monkeypatch):
+    """Loading an image, a model folder or the demo scene fails the test."""
+    from cinemagraph_core import demo_scene, image_io, model_files
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loaded something before checking the output")
+
+    for module, name in ((image_io, "load_image"), (model_files, "load_models"), (demo_scene, "make_demo_scene")):
+        monkeypatch.setattr(module, name, refuse)
+
+
+@pytest.mark.parametrize("command", ["demo", "render"])
+def test_unknown_video_suffix_is_refused_before_any_work(tmp_path, scene_files, capsys, nothing_loads, command):
+    d, _ = scene_files
+    source = [str(d / "image.png"), "--hints", str(d / "arrows.json")] if command == "render" else []
+    assert main([command, *source, "--out", str(tmp_path / "x.avi"), "--models", str(tmp_path), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "unknown video format '.avi'" in err and ".mp4" in err
+
+
+@pytest.mark.parametrize("where", ["out", "frames-dir"])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path, scene_files, capsys,
+                                                                             nothing_loads, where):
+    d, _ = scene_files
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = blocker / "x.mp4" if where == "out" else tmp_path / "x.mp4"
+    frames = ["--frames-dir", str(blocker / "frames")] if where == "frames-dir" else []
+    assert main(["render", str(d / "image.png"), "--hints", str(d / "arrows.json"), "--out", str(out), *frames,
+                 "--models", str(tmp_path), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write into the output folder {blocker}" in err
+    assert not out.exists() and list(tmp_path.iterdir()) == [blocker]
 
 
 def test_a_failed_run_keeps_the_existing_output(tmp_path, scene_files):

@@ -15,11 +15,12 @@ from cinemagraph_core.camera import default_intrinsics
 from cinemagraph_core.depth.dpt import (dpt_input, dpt_input_size, estimate_depth, predict_disparity,
                                         upsample_prediction)
 from cinemagraph_core.errors import CheckpointError, CinemagraphError
+from cinemagraph_core.networks import NETWORKS
 from cinemagraph_core.nets.dpt import DPTDepthModel, load_dpt, resize_pos_embed
 
 FORWARD = "dpt_forward"
 CHAIN = "input_data"
-DPT_FILE = weights.KINDS["dpt"].filename
+DPT_FILE = NETWORKS["dpt"].filename
 
 
 def manifest() -> dict:
@@ -173,7 +174,7 @@ def test_half_precision_needs_cuda():
 
 def test_wrong_network_file_is_named():
     with pytest.raises(CheckpointError, match="motion network.*sceneflow_model.pth"):
-        load_dpt(recipe_file(FORWARD, weights.KINDS["motion"].filename))
+        load_dpt(recipe_file(FORWARD, NETWORKS["motion"].filename))
 
 
 def test_truncated_file_is_refused(tmp_path):

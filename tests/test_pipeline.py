@@ -126,12 +126,8 @@ def test_render_settings_for_picks_the_renderer_and_the_compositing(caplog):
     assert "learned image decoder" in caplog.text and "renderer 'warp'" in caplog.text
     keep = RenderSettings(compositing="surface", radius_px=2.0, renderer="warp")
     assert pick(keep) == keep
-    for change, message in ((dict(compositing="magic"), "unknown compositing"),
-                            (dict(compositing="surface", backend="pytorch3d"), "not by pytorch3d"),
-                            (dict(renderer="raytrace"), "renderer must be one of"),
-                            (dict(border="blur"), "border must be one of")):
-        with pytest.raises(CinemagraphError, match=message):
-            pick(RenderSettings(**change))
+    with pytest.raises(CinemagraphError, match="not by pytorch3d"):
+        pick(RenderSettings(compositing="surface", backend="pytorch3d"))
 
 
 def test_weight_free_frame_zero_reproduces_the_nearest_layer(prepared):
@@ -210,14 +206,42 @@ def test_render_video_runs_the_whole_chain_from_a_depth_map(demo):
     (dict(num_frames=0), "num_frames"),
     (dict(fps=0), "fps"),
     (dict(speed=-1), "speed"),
-    (dict(inpaint="magic"), "inpaint"),
-    (dict(depth_kind="inverse"), "depth_kind"),
+    (dict(inpaint="magic"), "inpaint must be one of auto, classical, learned, none, got 'magic'"),
+    (dict(features="magic"), "features must be one of auto, rgba, learned"),
+    (dict(motion="magic"), "motion must be one of auto, hints, learned"),
+    (dict(decoder="magic"), "decoder must be one of auto, blend, learned"),
+    (dict(depth_kind="inverse"), "depth_kind must be one of disparity, depth, metric"),
     (dict(max_side=4), "max_side"),
+    (dict(motion_size=0), "motion_size"),
     (dict(keep_visible="yes"), "keep_visible"),
 ])
 def test_bad_configuration_is_refused(kwargs, message):
     with pytest.raises(CinemagraphError, match=message):
         pipeline.PipelineConfig(**kwargs).validate()
+
+
+def test_resolvers_take_the_choice_and_the_network(prepared):
+    """Each resolver gets its stage's choice and loaded network (None = no file): 'auto' = the network when
+    there is one, 'learned' without it names the files it needs."""
+    net = object()
+    assert pipeline.resolve_inpainter("none", net).name == "none"
+    assert pipeline.resolve_inpainter("auto").name == "classical" and pipeline.resolve_inpainter("auto", net) is net
+    assert pipeline.resolve_inpainter("classical", net).name == "classical"
+    with pytest.raises(CinemagraphError, match=r"inpaint='learned' needs depth-model.pth \(.*\) and color-model.pth"):
+        pipeline.resolve_inpainter("learned")
+    assert pipeline.resolve_features(prepared.ldi, "auto").source == "rgba"
+    with pytest.raises(CinemagraphError, match=r"features='learned' needs model_150000.pth \(ResUNet feature"):
+        pipeline.resolve_features(prepared.ldi, "learned")
+    rgba = pipeline.make_frames(prepared, pipeline.PipelineConfig(num_frames=2))
+    cloud = rgba.animation.cloud
+    learned = replace(rgba, animation=replace(rgba.animation, cloud=replace(
+        cloud, attrs=[torch.cat([a, torch.zeros(len(a), 32)], 1) for a in cloud.attrs])))
+    assert pipeline.decoder_for(rgba, "auto", net) is None and pipeline.decoder_for(rgba, "blend", net) is None
+    assert pipeline.decoder_for(learned, "auto", net) is net and pipeline.decoder_for(learned, "auto") is None
+    with pytest.raises(CinemagraphError, match="needs points with learned features"):
+        pipeline.decoder_for(rgba, "learned", net)
+    with pytest.raises(CinemagraphError, match=r"decoder='learned' needs model_150000.pth \(image decoder\)"):
+        pipeline.decoder_for(learned, "learned")
 
 
 def test_bad_inputs_are_refused_clearly(demo, prepared):

@@ -86,7 +86,7 @@ def test_renderer_and_border_reach_the_rendered_frames(animation):
 
 @pytest.mark.parametrize("compositing,backend,message", [("magic", "torch", "compositing must be one of"),
                                                          ("surface", "pytorch3d", "needs a built-in splatter"),
-                                                         ("auto", "cuda-magic", "unknown splat backend")])
+                                                         ("auto", "cuda-magic", "backend must be one of")])
 def test_bad_compositing_is_refused(animation, compositing, backend, message, monkeypatch):
     monkeypatch.setattr(render_nodes, "pytorch3d_available", lambda: True)  # no fallback to torch
     with pytest.raises(CinemagraphError, match=message):

@@ -101,7 +101,7 @@ def test_autocast_choices():
         pass
     with pytest.raises(CinemagraphError, match="CUDA"):
         autocast("cpu", "fp16")
-    with pytest.raises(CinemagraphError, match="unknown precision"):
+    with pytest.raises(CinemagraphError, match="precision must be one of fp32, fp16, bf16"):
         autocast("cpu", "fp8")
 
 

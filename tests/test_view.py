@@ -11,7 +11,7 @@ from cinemagraph_core.demo_scene import make_demo_scene
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.layers.ldi import build_ldi
 from cinemagraph_core.points import build_point_cloud, lift, unproject
-from cinemagraph_core.render.blend import blend_sides, mean_coverage
+from cinemagraph_core.render.blend import DIRECT_RGB_SHARPNESS, blend_sides, mean_coverage
 from cinemagraph_core.render.view import (layer_ids, move_points, ndc_radius, normalised_disparity, point_radii,
                                           render_sides, size_from_intrinsics)
 from cinemagraph_core.types import FramePoints, RenderSettings
@@ -31,7 +31,9 @@ def unit_case():
     pose = np.eye(4)
     pose[:3, 3] = z["t"]
     assert not bool(z["vary_pts_radius"])
-    settings = RenderSettings(radius_px=float(z["point_radius_px"]), points_per_pixel=8, adaptive_radius=True)
+    # the file stores the radius; the 8 points per pixel and the adaptive radius are the official renderer's
+    # fixed settings (SPEC h, j), RenderSettings' defaults
+    settings = RenderSettings(radius_px=float(z["point_radius_px"]))
     return fwd, bwd, torch.from_numpy(z["intrinsic"][0]), pose, float(z["time"]), settings, (int(z["h"]), int(z["w"]))
 
 
@@ -42,7 +44,7 @@ def test_golden_side_maps_direct_rgb_and_acc(backend):
     assert maps.time == time
     golden.assert_matches("render_unit", "rendered_side0_37ch", maps.forward.permute(1, 2, 0)[None])
     golden.assert_matches("render_unit", "rendered_side1_37ch", maps.backward.permute(1, 2, 0)[None])
-    golden.assert_matches("render_unit", "direct_rgb", blend_sides(maps, 4.0)[:3][None])
+    golden.assert_matches("render_unit", "direct_rgb", blend_sides(maps, DIRECT_RGB_SHARPNESS)[:3][None])
     golden.assert_matches("render_unit", "acc", mean_coverage(maps)[None, None])
 
 
@@ -135,7 +137,6 @@ def test_point_radii_fallbacks():
 
 
 @pytest.mark.parametrize("change,match", [
-    (dict(backend="magic"), "unknown splat backend"),
     (dict(time=1.5), "time"),
     (dict(K_scale=0.0), "K_scale"),
     (dict(pose=np.eye(3)), "pose"),
@@ -145,8 +146,6 @@ def test_point_radii_fallbacks():
 def test_bad_arguments_are_rejected(change, match):
     fwd, bwd, K, pose, time, settings, size = unit_case()
     args = dict(fwd=fwd, bwd=bwd, K=K, pose=pose, time=time, settings=settings, K_scale=1.0, size=size)
-    if "backend" in change:
-        args["settings"] = RenderSettings(backend=change.pop("backend"))
     args.update(change)
     with pytest.raises(CinemagraphError, match=match):
         render_sides(**args)
@@ -182,7 +181,7 @@ def test_golden_pipeline_frame_direct_rgb_and_acc(backend):
     pose[:3, 3] = z["t"]
     size = tuple(z["direct_rgb"].shape[2:])
     maps = render_sides(*sides, K, pose, float(z["time"]), RenderSettings(backend=backend), size=size)
-    golden.assert_matches("pipeline_frame_detail", "direct_rgb", blend_sides(maps, 4.0)[:3][None])
+    golden.assert_matches("pipeline_frame_detail", "direct_rgb", blend_sides(maps, DIRECT_RGB_SHARPNESS)[:3][None])
     golden.assert_matches("pipeline_frame_detail", "acc", mean_coverage(maps)[None, None])
 
 
@@ -250,15 +249,29 @@ def test_surface_footprints_follow_the_adaptive_radius(adaptive):
         assert ((inner < 1e-4).float().mean() - 0.75).abs() < 1e-6  # 3 in 4 pixels lie between points
 
 
-@pytest.mark.parametrize("change,match", [
-    (dict(compositing="surface", backend="pytorch3d"), "not by pytorch3d"),
-    (dict(compositing="magic"), "unknown compositing"),
-    (dict(compositing="surface", surface_tolerance=-1.0), "surface_tolerance"),
-])
-def test_bad_compositing_is_rejected(change, match):
+def test_surface_compositing_with_pytorch3d_is_rejected():
     fwd, bwd, K, pose, time, _, size = unit_case()
+    with pytest.raises(CinemagraphError, match="not by pytorch3d"):
+        render_sides(fwd, bwd, K, pose, time, RenderSettings(compositing="surface", backend="pytorch3d"), size=size)
+
+
+@pytest.mark.parametrize("change,match", [
+    (dict(backend="magic"), "backend must be one of auto, numpy, torch, pytorch3d"),
+    (dict(compositing="magic"), "compositing must be one of auto, official, surface"),
+    (dict(renderer="raytrace"), "renderer must be one of auto, warp, splat"),
+    (dict(border="blur"), "border must be one of zoom, crop, fill"),
+    (dict(surface_tolerance=-1.0), "surface_tolerance must be a relative depth gap >= 0"),
+    (dict(radius_px=0.0), "radius_px must be a radius > 0 px"),
+    (dict(points_per_pixel=0), "points_per_pixel must be a whole number >= 1"),
+    (dict(crop=-1), "crop must be a whole number of px >= 0"),
+    (dict(crop=2.5), "crop must be a whole number"),
+    (dict(depth_sharpness=float("nan")), "depth_sharpness must be a finite number"),
+])
+def test_render_settings_validate_themselves(change, match):
     with pytest.raises(CinemagraphError, match=match):
-        render_sides(fwd, bwd, K, pose, time, RenderSettings(**change), size=size)
+        RenderSettings(**change)
+    with pytest.raises(CinemagraphError, match=match):
+        replace(RenderSettings(), **change)
 
 
 def test_surface_needs_per_layer_counts_that_add_up():

@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
+from cinemagraph_core import choices
 from cinemagraph_core.camera import preset_path
 from cinemagraph_core.models import Models
 from cinemagraph_core.pipeline import decoder_for, iter_rgb, make_frames, prepare_scene
@@ -29,7 +30,7 @@ log = logging.getLogger("cinemagraph")
 TRAJECTORIES = ("up-down", "zoom-in", "side", "circle")
 """The paper's four camera paths (official magnitudes, ``cinemagraph_core.camera.preset_path``)."""
 
-RENDERERS = ("warp", "splat")
+RENDERERS = choices.concrete(choices.RENDERERS)
 """The weight-free renderers compared (``RenderSettings.renderer``); the learned variant always splats."""
 
 
@@ -195,7 +196,7 @@ def _floor_score(ready, config, models, variant: Variant, renderer: str, scene: 
                  lpips=None) -> Score:
     """``variant`` at the source pose, frame 0, scored against the source view (the input image)."""
     frames = make_frames(ready, config, preset_path("static", config.num_frames))
-    decoder = decoder_for(frames, config, models) if variant.learned else None
+    decoder = decoder_for(frames, config.decoder, models.img_decoder) if variant.learned else None
     (_, rgb), = iter_rgb(frames, decoder, indices=[0])
     return Score(variant.key, scene, "static", 0, renderer=renderer, **score_frame(rgb.numpy(), source, lpips))
 
@@ -225,7 +226,7 @@ def _run_scene(scene: SyntheticScene, variants: tuple[Variant, ...], models: Opt
         for name in setup.trajectories:
             for amp in setup.amplitudes:
                 frames = make_frames(ready, config, preset_path(name, setup.num_frames, amp))
-                decoder = decoder_for(frames, config, models) if v.learned else None
+                decoder = decoder_for(frames, config.decoder, models.img_decoder) if v.learned else None
                 t0 = time.perf_counter()
                 for t, rgb in iter_rgb(frames, decoder, indices=setup.times):
                     timing["render_s"] += time.perf_counter() - t0

@@ -14,6 +14,7 @@ import torch
 from scipy.ndimage import median_filter
 
 from ..camera import default_intrinsics
+from ..choices import DEPTH_KINDS, DepthKind, check
 from ..errors import CinemagraphError
 from ..image_io import resize_map
 from ..types import Depth
@@ -26,7 +27,6 @@ RANGE_EPS = float(np.finfo(float).eps)
 """A map whose max - min is not above this is constant (the official write_depth test)."""
 DISPARITY_FLOOR = 1e-6
 MEDIAN_SIZE = 5
-KINDS = ("disparity", "depth", "metric")
 
 
 def quantise_disparity(pred: torch.Tensor) -> torch.Tensor:
@@ -66,7 +66,7 @@ def depth_from_prediction(pred: torch.Tensor, source: str = "dpt") -> Depth:
                  source=source)
 
 
-def depth_from_map(depth_map: torch.Tensor, kind: str = "disparity", size=None) -> Depth:
+def depth_from_map(depth_map: torch.Tensor, kind: DepthKind = "disparity", size=None) -> Depth:
     """Depth from a map the user supplies.
 
     depth_map: ``(H,W)`` float (numpy or torch), finite and >= 0.
@@ -78,8 +78,7 @@ def depth_from_map(depth_map: torch.Tensor, kind: str = "disparity", size=None) 
         area when shrinking; logged).
     A constant map gives a flat scene (depth 1, or the constant for 'metric') with a warning.
     """
-    if kind not in KINDS:
-        raise CinemagraphError(f"depth map kind must be one of {KINDS}, got {kind!r}")
+    check("depth map kind", kind, DEPTH_KINDS)
     what = f"{kind} map"
     d = _as_map(depth_map, what)
     _check_finite(d, what)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..choices import Precision
 from ..errors import CinemagraphError
 from ..nets.dpt import MULTIPLE, DPTDepthModel
 from ..nets.precision import autocast
@@ -68,7 +69,7 @@ def dpt_input(image: torch.Tensor) -> torch.Tensor:
 
 
 def predict_disparity(image: torch.Tensor, model: DPTDepthModel,
-                      device: Optional[Union[str, torch.device]] = None, precision: str = "fp32") -> torch.Tensor:
+                      device: Optional[Union[str, torch.device]] = None, precision: Precision = "fp32") -> torch.Tensor:
     """Raw DPT disparity at image resolution: ``(3,H,W)`` 0..1 -> ``(H,W)`` float32 (relative, >= 0).
 
     The network output is interpolated bicubically (align_corners False) back to H x W -- the
@@ -91,7 +92,7 @@ def upsample_prediction(pred: torch.Tensor, size: tuple[int, int]) -> torch.Tens
 
 
 def estimate_depth(image: torch.Tensor, model: DPTDepthModel,
-                   device: Optional[Union[str, torch.device]] = None, precision: str = "fp32") -> Depth:
+                   device: Optional[Union[str, torch.device]] = None, precision: Precision = "fp32") -> Depth:
     """Depth of ``image`` ``(3,H,W)`` 0..1 from DPT, processed exactly as the official demo.
 
     Returns ``Depth`` (source ``'dpt'``): depth ``(H,W)`` float32 in [1, 1e6] (nearest = 1), the

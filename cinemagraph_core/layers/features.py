@@ -6,6 +6,7 @@ from typing import Optional
 
 import torch
 
+from ..choices import Precision
 from ..errors import CinemagraphError
 from ..nets.resunet import ResUNet
 from ..nets.precision import autocast
@@ -15,7 +16,7 @@ log = logging.getLogger("cinemagraph")
 
 
 def extract_features(ldi: LDI, net: Optional[ResUNet] = None, chunk: Optional[int] = None,
-                     precision: str = "fp32") -> LayerFeatures:
+                     precision: Precision = "fp32") -> LayerFeatures:
     """Feature maps of every LDI layer.
 
     net None -> ``LayerFeatures(None, 'rgba')`` (the weight-free variant: points carry RGBA only).

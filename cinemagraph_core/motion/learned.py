@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..choices import Precision
 from ..errors import CinemagraphError
 from ..image_io import as_rgb
 from ..nets.precision import autocast
@@ -34,7 +35,7 @@ def motion_net_input(image: Union[torch.Tensor, np.ndarray], motion_size: int = 
 
 def learned_motion(image: Union[torch.Tensor, np.ndarray], hints: MotionHints, net: SPADEUnetMaskMotion,
                    size: Optional[tuple[int, int]] = None, speed: float = 1.0,
-                   motion_size: int = MOTION_SIZE, precision: str = "fp32") -> MotionField:
+                   motion_size: int = MOTION_SIZE, precision: Precision = "fp32") -> MotionField:
     """Predict the motion field with the learned net (the official demo's path).
 
     image: ``(3,H,W)`` float32 0..1 or ``(H,W,3)`` uint8 (see ``motion_net_input``); hints: mask and

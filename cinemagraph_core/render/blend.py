@@ -18,6 +18,9 @@ from ..types import SideMaps
 ALPHA_CHANNEL = 3
 """Index of the coverage (alpha) channel in a side map (attributes start with r, g, b, a)."""
 
+DIRECT_RGB_SHARPNESS = 4.0
+"""The fixed sharpness of the official ``direct_rgb`` blend (the weight-free default)."""
+
 MIN_BLEND_WEIGHT = 1e-6
 """Floor of the summed blend weight (official)."""
 
@@ -35,7 +38,7 @@ MIN_OUTPUT_SIZE = 16
 """Smallest output side (px) a crop may leave."""
 
 
-def blend_weights(maps: SideMaps, sharpness: float = 4.0) -> tuple[torch.Tensor, torch.Tensor]:
+def blend_weights(maps: SideMaps, sharpness: float = DIRECT_RGB_SHARPNESS) -> tuple[torch.Tensor, torch.Tensor]:
     """Normalised ``(H,W)`` weights of the forward and backward side (they sum to 1 where covered).
 
     ``w0 = (1 - time) exp(a d0) alpha0``, ``w1 = time exp(a d1) alpha1``, both divided by
@@ -56,7 +59,7 @@ def blend_weights(maps: SideMaps, sharpness: float = 4.0) -> tuple[torch.Tensor,
     return w0 / total, w1 / total
 
 
-def blend_sides(maps: SideMaps, sharpness: float = 4.0) -> torch.Tensor:
+def blend_sides(maps: SideMaps, sharpness: float = DIRECT_RGB_SHARPNESS) -> torch.Tensor:
     """``(C+1,H,W)`` float32 blend of the two side maps over all channels (see ``blend_weights``).
 
     The RGB channels stay premultiplied by the blended coverage (channel 3); ``finish_rgb`` turns

@@ -14,12 +14,9 @@ import math
 
 import numpy as np
 
-from ..errors import CinemagraphError
 from ..types import CameraPath, PointCloud, RenderSettings
 
 log = logging.getLogger("cinemagraph")
-
-BORDERS = ("zoom", "crop", "fill")
 
 OFFICIAL_CROP = 32
 """px cut from every side by the official demo."""
@@ -33,14 +30,6 @@ image, so its coverage is whole)."""
 
 BAND_MARGIN_PX = 4
 """Extra width of the border bands whose depths decide the zoom."""
-
-
-def check_border(border: str) -> str:
-    if border not in BORDERS:
-        raise CinemagraphError(f"border must be one of {', '.join(BORDERS)} (zoom: zoom in just enough to hide "
-                               f"what the camera uncovers; crop: cut {OFFICIAL_CROP} px; fill: fill it), "
-                               f"got {border!r}")
-    return border
 
 
 def effective_crop(settings: RenderSettings) -> int:
@@ -157,7 +146,7 @@ def apply_zoom(camera: CameraPath, zoom: float) -> CameraPath:
 
 def zoom_for(settings: RenderSettings, cloud: PointCloud, camera: CameraPath) -> float:
     """The focal multiplier the border mode asks for (1 unless border is 'zoom'), logged when > 1."""
-    if check_border(settings.border) != "zoom":
+    if settings.border != "zoom":
         return 1.0
     zoom = border_zoom(cloud, camera)
     if zoom > 1.0:

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import torch
 
+from ..choices import Precision
 from ..errors import CinemagraphError
 from ..nets.img_decoder import ImgDecoder
 from ..nets.precision import autocast
 from ..types import SideMaps
 
 
-def decode_learned(maps: SideMaps, decoder: ImgDecoder, precision: str = "fp32") -> torch.Tensor:
+def decode_learned(maps: SideMaps, decoder: ImgDecoder, precision: Precision = "fp32") -> torch.Tensor:
     """RGB of one frame from its two side maps.
 
     maps.forward / maps.backward: ``(C+1,H,W)`` = [rgba, features, normalised disparity] (the official

@@ -4,7 +4,7 @@ Two compositings (``RenderSettings.compositing``): ``'official'`` (pytorch3d's, 
 learned decoder was trained on and what the goldens hold) and ``'surface'`` (``splat.splat_surface``:
 integer pixel centres, bilinear footprints, whole surfaces composited; the splat renderer's weight-free
 default, chosen by ``pipeline.render_settings_for``). ``'auto'`` renders ``'official'`` here. Each side
-is splatted where its points are (``BACKENDS``).
+is splatted where its points are (``resolve_backend``).
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 import torch
 
+from ..choices import BACKENDS, Backend, check
 from ..errors import CinemagraphError
 from ..types import FramePoints, RenderSettings, SideMaps
 from . import splat as numpy_splat
@@ -20,13 +21,6 @@ from . import splat_torch
 
 MIN_DEPTH = 1e-6
 """Depth floor (depth units) of the official disparity 1/max(z', 1e-6) and adaptive radius."""
-
-BACKENDS = ("auto", "numpy", "torch", "pytorch3d")
-"""Splatters: ``'numpy'`` (``render.splat``, CPU), ``'torch'`` (``render.splat_torch``, torch ops on the
-points' device), ``'pytorch3d'`` (optional package); ``'auto'`` = ``'torch'`` on a GPU, ``'numpy'`` on the
-CPU, where it is the faster (``benchmarks/bench_splat.py``). All give the same maps within 1e-5."""
-
-COMPOSITINGS = ("auto", "official", "surface")
 
 OFFICIAL_RADIUS_PX = 1.5
 """The official point radius (px at the source view). Its disc reaches past the neighbouring points;
@@ -87,18 +81,21 @@ def normalised_disparity(z_dst: torch.Tensor) -> torch.Tensor:
     return (disp - lo) / (hi - lo)
 
 
-def resolve_backend(name: str, device: torch.device | str = "cpu") -> str:
-    """The splatter ``name`` stands for on ``device``: ``'auto'`` -> ``'torch'`` off the CPU, else ``'numpy'``."""
-    if name not in BACKENDS:
-        raise CinemagraphError(f"render: unknown splat backend {name!r}; expected one of {BACKENDS} ('auto': torch "
-                               f"ops on a GPU, NumPy on the CPU; 'pytorch3d' needs that package).")
+def resolve_backend(name: Backend, device: torch.device | str = "cpu") -> Backend:
+    """The splatter ``name`` stands for on ``device``.
+
+    Splatters: ``'numpy'`` (``render.splat``, CPU), ``'torch'`` (``render.splat_torch``, torch ops on the
+    points' device), ``'pytorch3d'`` (optional package); ``'auto'`` = ``'torch'`` off the CPU, ``'numpy'``
+    on the CPU, where it is the faster (``benchmarks/bench_splat.py``). All give the same maps within 1e-5.
+    """
+    check("backend", name, BACKENDS)
     if name == "auto":
         return "numpy" if torch.device(device).type == "cpu" else "torch"
     return name
 
 
-def splat_backend(name: str, device: torch.device | str = "cpu") -> Callable[..., torch.Tensor]:
-    """The ``splat`` function of backend ``name`` (``BACKENDS``) for points on ``device``."""
+def splat_backend(name: Backend, device: torch.device | str = "cpu") -> Callable[..., torch.Tensor]:
+    """The ``splat`` function of backend ``name`` for points on ``device``."""
     name = resolve_backend(name, device)
     if name == "numpy":
         return numpy_splat.splat
@@ -109,7 +106,7 @@ def splat_backend(name: str, device: torch.device | str = "cpu") -> Callable[...
     return pytorch3d_backend.splat
 
 
-def surface_splatter(name: str, device: torch.device | str = "cpu") -> Callable[..., torch.Tensor]:
+def surface_splatter(name: Backend, device: torch.device | str = "cpu") -> Callable[..., torch.Tensor]:
     """The ``splat_surface`` function of backend ``name`` (``'numpy'``, ``'torch'`` or ``'auto'``)."""
     name = resolve_backend(name, device)
     if name == "pytorch3d":
@@ -120,19 +117,13 @@ def surface_splatter(name: str, device: torch.device | str = "cpu") -> Callable[
 
 
 def compositing_of(settings: RenderSettings) -> str:
-    """``'official'`` or ``'surface'``: the compositing ``render_sides`` uses (``'auto'`` = official)."""
+    """``'official'`` or ``'surface'``: the compositing ``render_sides`` uses (``'auto'`` = official).
+
+    Raises for ``'surface'`` with the pytorch3d backend, which only has the official compositing.
+    """
     mode = settings.compositing
-    if mode not in COMPOSITINGS:
-        raise CinemagraphError(f"render: unknown compositing {mode!r}; expected one of {COMPOSITINGS} "
-                               f"('surface': sharp weight-free rendering, 'official': what the learned "
-                               f"decoder expects).")
-    resolve_backend(settings.backend)
     if mode == "surface":
         surface_splatter(settings.backend)
-    tol = settings.surface_tolerance
-    if mode == "surface" and not (isinstance(tol, (int, float)) and 0.0 <= tol < float("inf")):
-        raise CinemagraphError(f"render: surface_tolerance must be a relative depth gap >= 0 (default "
-                               f"{RenderSettings.surface_tolerance}), got {tol!r}.")
     return "official" if mode == "auto" else mode
 
 

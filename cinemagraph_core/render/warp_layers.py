@@ -15,7 +15,7 @@ import torch
 
 from ..errors import CinemagraphError
 from ..ops.filters import dilate, erode
-from ..points import cloud_spread, diffuse_layer_motion
+from ..points import RGBA_CHANNELS, cloud_spread, diffuse_layer_motion
 from ..types import MotionField, PointCloud
 from .blend import push_pull_fill
 
@@ -130,7 +130,7 @@ def build_warp_layers(cloud: PointCloud, motion: MotionField, device: Optional[t
                                f"{h}x{w}; make the motion at the LDI's resolution")
     device = torch.device(device) if device is not None else cloud.depth.device
     num = cloud.num_layers
-    if cloud.channels < 4:
+    if cloud.channels < RGBA_CHANNELS:
         raise CinemagraphError(f"the point cloud needs [r, g, b, a] attributes, got {cloud.channels} channels")
     rgba = torch.zeros(num, 4, h * w)
     for i, (pix, attrs) in enumerate(zip(cloud.pixels, cloud.attrs)):
