@@ -1,4 +1,4 @@
-"""Command line: ``python -m cinemagraph_core demo|render|check-weights|convert-weights``."""
+"""Command line: ``python -m cinemagraph_core demo|render|propose-motion|check-weights|convert-weights``."""
 from __future__ import annotations
 
 import argparse
@@ -13,6 +13,8 @@ from .pipeline import RENDERERS
 from .render.border import BORDERS
 
 log = logging.getLogger("cinemagraph")
+
+DEMO_SCENES = ("photo", "procedural")
 
 
 def _bar(desc: str, unit: str):
@@ -65,14 +67,17 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m cinemagraph_core",
                                  description="3D cinemagraphs from a single image (Li et al., CVPR 2023).")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("demo", help="render the built-in procedural scene (needs no files)")
+    d = sub.add_parser("demo", help="animate a photograph with the proposed motion, or the procedural scene "
+                                    "(needs no files)")
+    d.add_argument("--scene", default="photo", choices=DEMO_SCENES,
+                   help="photo: scikit-learn's china.jpg, motion proposed from the image (default); procedural: the "
+                        "built-in river scene with its exact depth, mask and arrows")
     _add_render_options(d)
     d.set_defaults(size=512)
-    r = sub.add_parser("render", help="render a cinemagraph from an image (or an official demo folder)")
+    r = sub.add_parser("render", help="render a cinemagraph from an image (or an official demo folder); with no "
+                                      "mask and no arrows the motion is proposed from the image")
     r.add_argument("image", help="image file, or a folder with image.png/jpg, image.json, image_json/mask.png")
-    r.add_argument("--depth", help="depth or disparity image (default: DPT if its file is present, else a prior)")
-    r.add_argument("--depth-kind", default="disparity", choices=("disparity", "depth", "metric"),
-                   help="disparity: near = bright (default); depth: bright = far; metric: values are depths")
+    _add_depth_options(r)
     r.add_argument("--mask", help="fluid mask image: white = moves")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--hints", help="arrows as JSON text or a .json file: [[x0,y0,x1,y1], ...] in px of the input "
@@ -80,6 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--labelme", help="labelme JSON with 'hint*' lines (and mask polygons)")
     r.add_argument("--sigma", type=float, default=None, help="hint map width in px (default: documented value)")
     _add_render_options(r)
+    p = sub.add_parser("propose-motion", help="propose the fluid mask and arrows from the image alone and print "
+                                              "the regions found")
+    p.add_argument("image", help="image file")
+    _add_depth_options(p)
+    p.add_argument("--mask-out", help="write the proposed mask here (PNG, white = moves; render's --mask)")
+    p.add_argument("--hints-out", help="write the proposed arrows here (JSON [[x0, y0, x1, y1], ...] in px of the "
+                                       "image; render's --hints)")
+    p.add_argument("--picture-out", help="write the image with the proposal drawn over it here (PNG)")
     c = sub.add_parser("check-weights", help="report which official model files are present and valid")
     c.add_argument("dirs", nargs="+", help="folders to search")
     v = sub.add_parser("convert-weights", help="convert an official .pt/.pth file to .safetensors")
@@ -87,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("dst")
     sub.add_parser("list-cameras", help="list the camera presets")
     return ap
+
+
+def _add_depth_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--depth", help="depth or disparity image (default: DPT if its file is present, else a prior)")
+    p.add_argument("--depth-kind", default="disparity", choices=("disparity", "depth", "metric"),
+                   help="disparity: near = bright (default); depth: bright = far; metric: values are depths")
 
 
 def _config(a: argparse.Namespace):
@@ -191,10 +210,13 @@ def _run(a: argparse.Namespace, image, depth, hints, config, models) -> int:
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
-    from .demo_scene import make_demo_scene
+    from .demo_scene import demo_photo, make_demo_scene
     from .motion.hints import make_hints
+    from .pipeline import fit_image
 
     config = _config(a)
+    if a.scene == "photo":
+        return _run(a, fit_image(demo_photo(), config.max_side), None, None, config, _models(a))
     scene = make_demo_scene(config.max_side)
     hints = make_hints(scene.mask, scene.arrows, sigma=None, size=tuple(scene.mask.shape))
     return _run(a, scene.image, scene.depth, hints, config, _models(a))
@@ -220,10 +242,44 @@ def _cmd_render(a: argparse.Namespace) -> int:
         from .image_io import resize_map
 
         mask = (resize_map(mask, size, "mask", "nearest") > 0.5).float()
-    hints = _read_hints(a, size, mask, (int(original.shape[1]), int(original.shape[2])))
+    if mask is None and a.hints is None and a.labelme is None:
+        log.info("no mask and no arrows given: the motion is proposed from the image")
+        hints = None
+    else:
+        hints = _read_hints(a, size, mask, (int(original.shape[1]), int(original.shape[2])))
     del original
     depth = load_map(a.depth) if a.depth else None
     return _run(a, image, depth, hints, config, _models(a))
+
+
+def _cmd_propose(a: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from .image_io import load_image, load_map
+    from .motion.propose import describe, propose_motion
+    from .motion.proposal_picture import proposal_picture
+
+    image = load_image(a.image)
+    depth = None
+    if a.depth:
+        from .depth.convert import depth_from_map
+
+        depth = depth_from_map(load_map(a.depth), kind=a.depth_kind, size=tuple(image.shape[1:]))
+    proposal = propose_motion(image, depth)
+    print(describe(proposal))
+    if not proposal.regions:
+        raise CinemagraphError(f"{proposal.note}; nothing was written")
+    if a.mask_out:
+        Image.fromarray((proposal.mask.numpy() * 255).astype(np.uint8)).save(a.mask_out)
+    if a.hints_out:
+        Path(a.hints_out).write_text(json.dumps([list(arrow) for arrow in proposal.arrows]) + "\n")
+    if a.picture_out:
+        Image.fromarray(proposal_picture(image, proposal)).save(a.picture_out)
+    print(proposal.note)
+    return 0
 
 
 def _cmd_check(a: argparse.Namespace) -> int:
@@ -261,7 +317,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if getattr(a, "quiet", False) else logging.INFO,
                         format="cinemagraph: %(message)s")
-    commands = {"demo": _cmd_demo, "render": _cmd_render, "check-weights": _cmd_check,
+    commands = {"demo": _cmd_demo, "render": _cmd_render, "propose-motion": _cmd_propose, "check-weights": _cmd_check,
                 "convert-weights": _cmd_convert, "list-cameras": _cmd_cameras}
     try:
         return commands[a.cmd](a)

@@ -63,6 +63,57 @@ class MotionHints:
         return int(self.mask.shape[0]), int(self.mask.shape[1])
 
 
+FLUID_KINDS = ("clouds", "river", "lake", "waterfall", "smoke")
+"""What a proposed fluid region is: sky with clouds or haze, flowing water, open water (lake, sea),
+falling water, rising smoke or steam."""
+
+
+@dataclass(frozen=True)
+class FluidRegion:
+    """One region of a motion proposal (``motion.propose``).
+
+    kind: one of ``FLUID_KINDS``.  mask: ``(H,W)`` float32 0/1, 1 = this region.
+    confidence: 0..1, how clearly the image shows it.  arrows: its flow hints in image px
+    (start -> end, motion = (end - start) / 50 px/frame, as drawn arrows).
+    """
+
+    kind: str
+    mask: torch.Tensor
+    confidence: float
+    arrows: tuple[Arrow, ...]
+
+    @property
+    def area(self) -> float:
+        """Fraction of the image the region covers."""
+        return float(self.mask.mean())
+
+
+@dataclass(frozen=True)
+class MotionProposal:
+    """What would move in an image, proposed from the image alone (``motion.propose``).
+
+    regions: the fluid regions found, most confident first (empty when there is nothing to animate).
+    size: ``(H,W)`` of the image.  note: a sentence saying what was found, or why nothing was.
+    """
+
+    regions: tuple[FluidRegion, ...]
+    size: tuple[int, int]
+    note: str = ""
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """``(H,W)`` float32 0/1 union of the regions' masks."""
+        out = torch.zeros(self.size)
+        for r in self.regions:
+            out = torch.maximum(out, r.mask)
+        return out
+
+    @property
+    def arrows(self) -> tuple[Arrow, ...]:
+        """Every region's arrows, region by region."""
+        return tuple(a for r in self.regions for a in r.arrows)
+
+
 @dataclass(frozen=True)
 class MotionField:
     """Eulerian motion M, constant in time.

@@ -14,7 +14,7 @@ from .comfy import NodeProgress, torch_device
 from .common import CameraSpec
 from .depth_nodes import DEPTH_KINDS, depth_maps
 from .models import fingerprint, found_networks
-from .motion_nodes import HINTS_HELP, hints_for
+from .motion_nodes import AUTO_HELP, HINTS_HELP, hints_for, nothing_drawn
 from .render_nodes import BORDER_HELP, MAX_FRAMES, RENDERER_HELP, camera_presets, check_camera, check_crop
 
 MODEL_CHOICES = ("auto", "weight-free")
@@ -23,7 +23,8 @@ PREPARE_STEPS = 5
 
 
 class Cinemagraph3D:
-    """Image + mask + arrows -> a looping 3D cinemagraph (IMAGE frames + fps)."""
+    """Image + mask + arrows (or, with nothing drawn, the proposed motion) -> a looping 3D cinemagraph (IMAGE
+    frames + fps)."""
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -59,6 +60,7 @@ class Cinemagraph3D:
                                             default="disparity"),
                 "renderer": common.widget(list(RENDERERS), RENDERER_HELP, default="auto"),
                 "border": common.widget(list(BORDERS), BORDER_HELP, default="zoom"),
+                "auto": common.widget("BOOLEAN", AUTO_HELP, default=True),
             },
         }
 
@@ -79,9 +81,13 @@ class Cinemagraph3D:
 
     def run(self, image, hints: str, frames: int = 60, fps: float = 25.0, camera: str = "circle",
             amplitude: float = 1.0, speed: float = 1.0, max_side: int = 768, crop: int = 0, models: str = "auto",
-            renderer: str = "auto", border: str = "zoom", mask=None, depth_image=None, depth_kind: str = "disparity"):
+            renderer: str = "auto", border: str = "zoom", mask=None, depth_image=None, depth_kind: str = "disparity",
+            auto: bool = True):
         images = convert.image_batch(image, max_side=max_side)
-        hint_items = hints_for(image, hints, mask, max_side=max_side)
+        if auto and nothing_drawn(hints, mask):
+            hint_items = [None] * len(images)  # prepare_scene proposes the motion, with the scene's depth
+        else:
+            hint_items = hints_for(image, hints, mask, max_side=max_side, auto=False)
         maps = depth_maps(images, depth_image, depth_kind)
         b = convert.batch_size(image=len(images), mask=len(hint_items), depth_image=len(maps))
         config = PipelineConfig(num_frames=frames, fps=fps, speed=speed, camera=camera, amplitude=amplitude,

@@ -1,0 +1,109 @@
+"""Arrows for a proposed fluid region: which way it moves, how fast, where the arrows start.
+
+Direction by kind (angles in image coordinates, y down):
+
+* ``waterfall``: along its streaks, downwards.
+* ``smoke``: along the plume's long axis, upwards.
+* ``river``: along its streaks (the banks); towards the viewer (down the image) when they are
+  steeper than 45 degrees, else to the right. A still image does not show which way a river
+  crossing the view flows: right is a convention (flip the arrows in the editor if it is wrong).
+* ``lake`` (open water): towards the viewer (down the image), as waves roll in to the shore.
+
+Water flowing towards the viewer (a lake, a river coming down the image) has its arrows spread from
+the far end to the near one and shortened with perspective (image speed ``(near depth / depth)^2``
+of the nearest water's, at least ``MIN_PERSPECTIVE``), so the water far away barely moves and does
+not pull the sky in at the horizon.
+* ``clouds``: along the cloud streaks when they lie within ``CLOUD_TILT`` of horizontal, else
+  horizontally; to the right.
+
+Streaks count where the texture is oriented (coherence at least ``MIN_COHERENCE``); elsewhere a
+river goes to the right as well.
+
+Speeds are px/frame for an image ``SPEED_WIDTH`` px wide, scaled with the width. The arrows start
+at ``arrow_count`` points spread along the region's long axis, each inside the region.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..types import Arrow
+from .fluid_stats import RegionStats
+from .hints import HINT_DIVISOR
+
+SPEED_WIDTH = 256.0
+SPEEDS = {"clouds": 0.6, "river": 1.0, "lake": 0.6, "waterfall": 1.3, "smoke": 1.0}
+"""px/frame at SPEED_WIDTH px of image width, per kind."""
+CLOUD_TILT = 30.0
+MIN_COHERENCE = 0.2
+MIN_PERSPECTIVE = 0.1
+MAX_ARROWS = 4
+AREA_PER_ARROW = 0.03
+"""One arrow per this fraction of the image (1 to MAX_ARROWS per region)."""
+
+
+def direction(kind: str, stats: RegionStats) -> tuple[float, float]:
+    """Unit motion direction (dx, dy) of a region of ``kind`` (see the module doc)."""
+    streak = math.radians(stats.streak) if stats.coherence >= MIN_COHERENCE else 0.0
+    along = (math.cos(streak), math.sin(streak))
+    if kind == "waterfall":
+        return _towards(along, (0.0, 1.0))
+    if kind == "smoke":
+        axis = math.radians(stats.axis)
+        return _towards((math.cos(axis), math.sin(axis)), (0.0, -1.0))
+    if kind == "river":
+        return _towards(along, (0.0, 1.0) if abs(along[1]) > abs(along[0]) else (1.0, 0.0))
+    if kind == "lake":
+        return 0.0, 1.0
+    if kind == "clouds":
+        return _towards(along, (1.0, 0.0)) if abs(along[1]) <= math.sin(math.radians(CLOUD_TILT)) else (1.0, 0.0)
+    raise ValueError(f"unknown fluid kind {kind!r}")
+
+
+def arrow_count(area: float) -> int:
+    """Arrows for a region covering ``area`` of the image."""
+    return int(min(MAX_ARROWS, max(1, round(area / AREA_PER_ARROW))))
+
+
+def region_arrows(kind: str, stats: RegionStats, mask: np.ndarray, size: tuple[int, int],
+                  depth: np.ndarray) -> tuple[Arrow, ...]:
+    """Arrows in px of an image of ``size`` (H, W) for a region of ``kind``.
+
+    mask: ``(h,w)`` bool, the region at the analysis resolution (not empty); depth: ``(h,w)`` depth
+    at the same resolution (used for a lake's perspective).
+    """
+    h, w = mask.shape
+    H, W = size
+    dx, dy = direction(kind, stats)
+    length = HINT_DIVISOR * SPEEDS[kind] * W / SPEED_WIDTH
+    towards = kind in ("lake", "river") and dy > abs(dx)
+    near = float(np.percentile(depth[mask], 5)) if towards else 1.0
+    out = []
+    for x, y in spread_points(mask, arrow_count(stats.area), 90.0 if towards else stats.axis):
+        scale = max(MIN_PERSPECTIVE, min(1.0, (near / float(depth[y, x])) ** 2)) if towards else 1.0
+        sx, sy = (x + 0.5) * W / w, (y + 0.5) * H / h
+        out.append((round(sx, 1), round(sy, 1), round(sx + scale * length * dx, 1),
+                    round(sy + scale * length * dy, 1)))
+    return tuple(out)
+
+
+def _towards(v: tuple[float, float], preferred: tuple[float, float]) -> tuple[float, float]:
+    """``v`` or ``-v``, whichever points more along ``preferred``."""
+    return v if v[0] * preferred[0] + v[1] * preferred[1] >= 0 else (-v[0], -v[1])
+
+
+def spread_points(mask: np.ndarray, n: int, axis_degrees: float) -> list[tuple[int, int]]:
+    """``n`` pixels (x, y) of an ``(h,w)`` bool mask spread along a direction (degrees from the x axis):
+    the pixel nearest to the mean of each of ``n`` equal slices of the mask's pixels ordered along it."""
+    ys, xs = np.nonzero(mask)
+    a = math.radians(axis_degrees)
+    order = np.argsort(xs * math.cos(a) + ys * math.sin(a), kind="stable")
+    out = []
+    for part in np.array_split(order, n):
+        if len(part) == 0:
+            continue
+        px, py = xs[part], ys[part]
+        i = int(np.argmin((px - px.mean()) ** 2 + (py - py.mean()) ** 2))
+        out.append((int(px[i]), int(py[i])))
+    return out

@@ -1,0 +1,176 @@
+"""Zero-click motion: propose the fluid mask and the arrows from the image alone, weight-free.
+
+``propose_motion(image)`` finds the regions a cinemagraph animates (sky with clouds or haze,
+rivers, lakes and the sea, waterfalls, smoke) with classical vision, deterministically and in well
+under a second: the image is analysed at ``ANALYSIS_SIDE`` px (SLIC superpixels, CIELAB colour,
+structure-tensor texture, region shape, the horizon row of ``depth.prior`` and a depth map when one
+is known; ``fluid_kinds`` has the rules), each region's mask is brought back to the image's
+resolution with a colour guided filter (edges follow the image; a sky also loses the pixels much
+darker than itself and a thin rim along everything in front of it), and ``fluid_arrows`` gives its arrows. ``proposal_hints`` turns a proposal into the ``MotionHints`` drawn arrows would give.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Optional, Union
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..depth.prior import downsample, estimate_horizon, guided_filter, layout_disparity
+from ..errors import CinemagraphError
+from ..types import Depth, FluidRegion, MotionHints, MotionProposal
+from .fluid_arrows import region_arrows
+from .fluid_kinds import find_fluids
+from .fluid_stats import superpixel_stats
+from .hints import make_hints
+
+log = logging.getLogger("cinemagraph")
+
+ANALYSIS_SIDE = 256
+"""Longer side (px) of the image the regions are found on."""
+MIN_ANALYSIS_SIDE = 24
+"""Shorter side (px, after downscaling) below which an image is too small to analyse."""
+MASK_RADIUS = 1.0 / 64.0
+"""Guided-filter window radius (fraction of the analysis long side) that brings masks to full size."""
+MASK_EPS = 1e-3
+LABEL_REACH = 3
+SKY_DARK_MARGIN = 30.0
+SKY_EDGE_WIDTH = 300
+"""Pixels of a sky SKY_DARK_MARGIN darker (CIELAB L) than its mean are things in front of it (roof
+tips, branches, wires): they are left out of its mask, and so is a rim of one px per SKY_EDGE_WIDTH
+px of image width around everything that is not sky, so no edge of them drifts with it."""
+UNIFORM_LIGHTNESS = 1.0
+"""An image whose lightness varies less than this (std, CIELAB L units) is uniform."""
+STRUCTURE_SIGMA, STRUCTURE_SHARE = 4.0, 0.2
+"""An image whose lightness blurred with a Gaussian of STRUCTURE_SIGMA analysis px keeps less than
+STRUCTURE_SHARE of its standard deviation has no shapes, only pixel noise."""
+GREY_CHROMA = 2.0
+"""An image whose colours all have a chroma below this (CIELAB) is grey: only the sky is looked at
+(water, falling water and smoke are told from other surfaces by their colour)."""
+NOTHING = "nothing to animate was found"
+
+
+def propose_motion(image: torch.Tensor, depth: Optional[Union[Depth, torch.Tensor]] = None) -> MotionProposal:
+    """The fluid regions of ``image`` ``(3,H,W)`` float 0..1, with masks and arrows at its resolution.
+
+    depth: a ``Depth`` or an ``(H',W')`` depth map (far = large) of the same picture, used to tell a
+    lake from a river; None = the layout prior's ground plane. An image with nothing to animate
+    gives a proposal without regions whose ``note`` says why (never an error).
+    """
+    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] != 3:
+        shape = tuple(image.shape) if hasattr(image, "shape") else type(image).__name__
+        raise CinemagraphError(f"propose_motion: expected an image tensor (3,H,W) float 0..1, got {shape}")
+    img = image.detach().cpu().float().clamp(0.0, 1.0)
+    if not bool(torch.isfinite(image).all()):
+        raise CinemagraphError("propose_motion: the image has NaN or infinite values")
+    size = (int(img.shape[1]), int(img.shape[2]))
+    small = downsample(img, ANALYSIS_SIDE)
+    h, w = int(small.shape[1]), int(small.shape[2])
+    if min(h, w) < MIN_ANALYSIS_SIDE:
+        return _empty(size, f"{NOTHING}: the image ({size[1]}x{size[0]} px) is too small to analyse")
+    rgb = small.permute(1, 2, 0).numpy()
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2LAB)
+    if float(lab[..., 0].std()) < UNIFORM_LIGHTNESS:
+        return _empty(size, f"{NOTHING}: the image is uniform")
+    if float(cv2.GaussianBlur(lab[..., 0], (0, 0), STRUCTURE_SIGMA).std()) < STRUCTURE_SHARE * float(lab[..., 0].std()):
+        return _empty(size, f"{NOTHING}: the image has no shapes larger than a few pixels (noise?)")
+    grey = float(np.hypot(lab[..., 1], lab[..., 2]).max()) < GREY_CHROMA
+    horizon = estimate_horizon(small)
+    stats = superpixel_stats(rgb)
+    depth_map = _depth_map(depth, (h, w), horizon)
+    candidates, sky = find_fluids(stats, lab[..., 0], depth_map, horizon)
+    if grey:
+        candidates = [c for c in candidates if c.kind == "clouds"]
+    regions = []
+    for c, mask in zip(candidates, _full_masks([c.mask for c in candidates], img, small)):
+        if c.kind == "clouds":
+            mask = _inner(mask * _not_darker(img, float(c.stats.lab[0]) - SKY_DARK_MARGIN), size[1] // SKY_EDGE_WIDTH)
+        if bool(mask.any()):
+            regions.append(FluidRegion(c.kind, mask, round(c.confidence, 3),
+                                       region_arrows(c.kind, c.stats, c.mask, size, depth_map)))
+    note = _note(regions, sky.reason if sky.selected.any() and not sky.animated else None, grey)
+    return MotionProposal(tuple(regions), size, note)
+
+
+def proposal_hints(proposal: MotionProposal, sigma: Optional[float] = None) -> MotionHints:
+    """The proposal as ``MotionHints`` (its mask and arrows); a proposal without regions raises
+    CinemagraphError with its note and what to do instead."""
+    if not proposal.regions:
+        raise CinemagraphError(f"{proposal.note}; draw the motion yourself: give a mask and arrows")
+    return make_hints(proposal.mask, proposal.arrows, sigma=sigma, size=proposal.size)
+
+
+def describe(proposal: MotionProposal) -> str:
+    """One line per region: kind, confidence, area and arrow count; the note when there is none."""
+    if not proposal.regions:
+        return proposal.note
+    lines = [f"{r.kind:9s} confidence {r.confidence:.2f}, {100 * r.area:.1f}% of the image, "
+             f"{len(r.arrows)} arrow(s)" for r in proposal.regions]
+    return "\n".join(lines)
+
+
+def _depth_map(depth, size: tuple[int, int], horizon: float) -> np.ndarray:
+    """Depth ``(h,w)`` at the analysis size: the given one, else 1 / the layout prior's disparity."""
+    h, w = size
+    if depth is None:
+        return (1.0 / layout_disparity(h, w, horizon * h)).numpy()
+    d = depth.depth if isinstance(depth, Depth) else torch.as_tensor(depth).float()
+    if d.ndim != 2 or not bool(torch.isfinite(d).all()) or float(d.min()) <= 0:
+        raise CinemagraphError("propose_motion: depth must be an (H,W) map of finite values > 0")
+    return F.interpolate(d[None, None].cpu(), size=(h, w), mode="area")[0, 0].numpy()
+
+
+def _full_masks(masks: list[np.ndarray], img: torch.Tensor, small: torch.Tensor) -> list[torch.Tensor]:
+    """Regions' analysis-size bool masks at the image's size, each pixel in at most one region.
+
+    The union of the masks is brought to full size with a colour guided filter (its edges follow
+    the image's); inside it, each pixel belongs to the region of its nearest analysis pixel (the
+    first, most confident region where masks overlap; the filter may add pixels up to
+    ``LABEL_REACH`` analysis px outside every region, which join a region next to them).
+    """
+    if not masks:
+        return []
+    labels = np.zeros(masks[0].shape, np.int32)
+    for i in reversed(range(len(masks))):
+        labels[masks[i]] = i + 1
+    union = guided_filter(img, small, torch.from_numpy((labels > 0).astype(np.float32)), MASK_EPS, MASK_RADIUS) > 0.5
+    grown = cv2.dilate(labels.astype(np.float32), np.ones((2 * LABEL_REACH + 1,) * 2, np.uint8))
+    labels = np.where(labels > 0, labels, grown.astype(np.int32))
+    size = (int(img.shape[2]), int(img.shape[1]))
+    full = torch.from_numpy(cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST))
+    return [(union & (full == i + 1)).float() for i in range(len(masks))]
+
+
+def _not_darker(img: torch.Tensor, lightness: float) -> torch.Tensor:
+    """``(H,W)`` float32 1 where the image's CIELAB lightness is at least ``lightness``."""
+    rgb = np.ascontiguousarray(img.permute(1, 2, 0).numpy())
+    return torch.from_numpy((cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] >= lightness).astype(np.float32))
+
+
+def _inner(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    """``mask`` ``(H,W)`` 0/1 eroded by a square of ``2 radius + 1`` px (unchanged for radius 0)."""
+    if radius < 1:
+        return mask
+    kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
+    return torch.from_numpy(cv2.erode(mask.numpy().astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
+                            .astype(np.float32))
+
+
+def _empty(size: tuple[int, int], note: str) -> MotionProposal:
+    log.info("motion proposal: %s", note)
+    return MotionProposal((), size, note)
+
+
+def _note(regions: list[FluidRegion], still_sky: Optional[str], grey: bool) -> str:
+    parts = []
+    if regions:
+        parts.append("proposed " + ", ".join(f"{r.kind} ({100 * r.area:.0f}%)" for r in regions))
+    else:
+        parts.append(f"{NOTHING}: no sky with clouds or haze, water or smoke")
+    if still_sky:
+        parts.append(f"the sky was left still: {still_sky}")
+    if grey:
+        parts.append("the image has no colour, so only the sky was looked at")
+    return "; ".join(parts)
