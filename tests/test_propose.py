@@ -78,6 +78,25 @@ def test_photograph_lake_and_sky_proposed_pagoda_and_trees_not(photo):
     assert all(dy > 0 for _, y0, _, y1 in at["lake"].arrows for dy in [y1 - y0]), "the lake rolls towards the viewer"
 
 
+def test_photograph_agrees_with_the_photo_benchmark_masks(photo):
+    """benchmarks/photo.py masks the lake and the sky of the same photograph with hand-set colour and position
+    thresholds: the proposal's sky matches its sky, and its water covers its lake."""
+    from benchmarks.photo import photo as photo_rgb, photo_masks
+
+    _, proposal = photo
+    ref = photo_masks(photo_rgb())
+    sky = torch.zeros(proposal.size, dtype=torch.bool)
+    water = torch.zeros(proposal.size, dtype=torch.bool)
+    for r in proposal.regions:
+        if r.kind == "clouds":
+            sky |= r.mask > 0.5
+        else:
+            water |= r.mask > 0.5
+    ref_sky, ref_lake = torch.from_numpy(ref["sky"]), torch.from_numpy(ref["lake"])
+    assert float((sky & ref_sky).sum() / (sky | ref_sky).sum()) > 0.9
+    assert float((water & ref_lake).sum() / ref_lake.sum()) > 0.85
+
+
 def test_deterministic_and_stable_across_sizes(photo):
     image, proposal = photo
     again = propose_motion(image.clone())

@@ -9,10 +9,11 @@ Direction by kind (angles in image coordinates, y down):
   crossing the view flows: right is a convention (flip the arrows in the editor if it is wrong).
 * ``lake`` (open water): towards the viewer (down the image), as waves roll in to the shore.
 
-Water flowing towards the viewer (a lake, a river coming down the image) has its arrows spread from
-the far end to the near one and shortened with perspective (image speed ``(near depth / depth)^2``
-of the nearest water's, at least ``MIN_PERSPECTIVE``), so the water far away barely moves and does
-not pull the sky in at the horizon.
+Water flowing towards the viewer (a lake, a river coming down the image) has twice the arrows (at most
+``MAX_ARROWS``), spread from the far end to the near one and shortened with perspective (image speed ``(near depth / depth)^2``
+of the picture's nearest water, over all its water regions, at least ``MIN_PERSPECTIVE``), so the
+water far away barely moves and does not pull the sky in at the horizon, and one lake seen in several
+pieces (between trees) moves at one speed at one depth.
 * ``clouds``: along the cloud streaks when they lie within ``CLOUD_TILT`` of horizontal, else
   horizontally; to the right.
 
@@ -37,7 +38,7 @@ SPEEDS = {"clouds": 0.6, "river": 1.0, "lake": 0.6, "waterfall": 1.3, "smoke": 1
 """px/frame at SPEED_WIDTH px of image width, per kind."""
 CLOUD_TILT = 30.0
 MIN_COHERENCE = 0.2
-MIN_PERSPECTIVE = 0.1
+MIN_PERSPECTIVE = 0.05
 MAX_ARROWS = 4
 AREA_PER_ARROW = 0.03
 """One arrow per this fraction of the image (1 to MAX_ARROWS per region)."""
@@ -66,21 +67,29 @@ def arrow_count(area: float) -> int:
     return int(min(MAX_ARROWS, max(1, round(area / AREA_PER_ARROW))))
 
 
+def water_near(masks: list[np.ndarray], depth: np.ndarray) -> float:
+    """Depth of the picture's nearest water: the 5th percentile of ``depth`` ``(h,w)`` over the
+    union of the water regions' ``(h,w)`` bool masks (1.0 when there is none)."""
+    if not masks:
+        return 1.0
+    return float(np.percentile(depth[np.logical_or.reduce(masks)], 5))
+
+
 def region_arrows(kind: str, stats: RegionStats, mask: np.ndarray, size: tuple[int, int],
-                  depth: np.ndarray) -> tuple[Arrow, ...]:
+                  depth: np.ndarray, near: float) -> tuple[Arrow, ...]:
     """Arrows in px of an image of ``size`` (H, W) for a region of ``kind``.
 
     mask: ``(h,w)`` bool, the region at the analysis resolution (not empty); depth: ``(h,w)`` depth
-    at the same resolution (used for a lake's perspective).
+    at the same resolution and near: ``water_near`` of the picture (used for water's perspective).
     """
     h, w = mask.shape
     H, W = size
     dx, dy = direction(kind, stats)
     length = HINT_DIVISOR * SPEEDS[kind] * W / SPEED_WIDTH
     towards = kind in ("lake", "river") and dy > abs(dx)
-    near = float(np.percentile(depth[mask], 5)) if towards else 1.0
     out = []
-    for x, y in spread_points(mask, arrow_count(stats.area), 90.0 if towards else stats.axis):
+    count = min(MAX_ARROWS, 2 * arrow_count(stats.area)) if towards else arrow_count(stats.area)
+    for x, y in spread_points(mask, count, 90.0 if towards else stats.axis):
         scale = max(MIN_PERSPECTIVE, min(1.0, (near / float(depth[y, x])) ** 2)) if towards else 1.0
         sx, sy = (x + 0.5) * W / w, (y + 0.5) * H / h
         out.append((round(sx, 1), round(sy, 1), round(sx + scale * length * dx, 1),

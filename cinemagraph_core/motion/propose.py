@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from ..depth.prior import downsample, estimate_horizon, guided_filter, layout_disparity
 from ..errors import CinemagraphError
 from ..types import Depth, FluidRegion, MotionHints, MotionProposal
-from .fluid_arrows import region_arrows
+from .fluid_arrows import region_arrows, water_near
 from .fluid_kinds import find_fluids
 from .fluid_stats import superpixel_stats
 from .hints import make_hints
@@ -36,6 +36,9 @@ MASK_RADIUS = 1.0 / 64.0
 """Guided-filter window radius (fraction of the analysis long side) that brings masks to full size."""
 MASK_EPS = 1e-3
 LABEL_REACH = 3
+REGION_GAP_WIDTH = 200
+"""Neighbouring regions (a sky meeting a lake at the horizon) keep one px per REGION_GAP_WIDTH px of
+image width away from each other, so neither drags the other's colours in (the band between stays)."""
 SKY_DARK_MARGIN = 30.0
 SKY_EDGE_WIDTH = 300
 """Pixels of a sky SKY_DARK_MARGIN darker (CIELAB L) than its mean are things in front of it (roof
@@ -84,12 +87,14 @@ def propose_motion(image: torch.Tensor, depth: Optional[Union[Depth, torch.Tenso
     if grey:
         candidates = [c for c in candidates if c.kind == "clouds"]
     regions = []
-    for c, mask in zip(candidates, _full_masks([c.mask for c in candidates], img, small)):
+    near = water_near([c.mask for c in candidates if c.kind in ("lake", "river")], depth_map)
+    masks = _apart(_full_masks([c.mask for c in candidates], img, small), size[1] // REGION_GAP_WIDTH)
+    for c, mask in zip(candidates, masks):
         if c.kind == "clouds":
             mask = _inner(mask * _not_darker(img, float(c.stats.lab[0]) - SKY_DARK_MARGIN), size[1] // SKY_EDGE_WIDTH)
         if bool(mask.any()):
             regions.append(FluidRegion(c.kind, mask, round(c.confidence, 3),
-                                       region_arrows(c.kind, c.stats, c.mask, size, depth_map)))
+                                       region_arrows(c.kind, c.stats, c.mask, size, depth_map, near)))
     note = _note(regions, sky.reason if sky.selected.any() and not sky.animated else None, grey)
     return MotionProposal(tuple(regions), size, note)
 
@@ -147,6 +152,19 @@ def _not_darker(img: torch.Tensor, lightness: float) -> torch.Tensor:
     """``(H,W)`` float32 1 where the image's CIELAB lightness is at least ``lightness``."""
     rgb = np.ascontiguousarray(img.permute(1, 2, 0).numpy())
     return torch.from_numpy((cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB)[..., 0] >= lightness).astype(np.float32))
+
+
+def _apart(masks: list[torch.Tensor], radius: int) -> list[torch.Tensor]:
+    """Masks that keep ``radius`` px away from every other mask (each loses its pixels that close to another)."""
+    if radius < 1 or len(masks) < 2:
+        return masks
+    total = torch.stack(masks).sum(0)
+    return [m * (1.0 - _grown(total - m, radius)) for m in masks]
+
+
+def _grown(mask: torch.Tensor, radius: int) -> torch.Tensor:
+    kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
+    return torch.from_numpy(cv2.dilate((mask.numpy() > 0.5).astype(np.uint8), kernel).astype(np.float32))
 
 
 def _inner(mask: torch.Tensor, radius: int) -> torch.Tensor:
