@@ -1,4 +1,4 @@
-"""Command line: ``python -m cinemagraph_core demo|render|batch|check-weights|convert-weights|list-cameras``."""
+"""Command line: ``python -m cinemagraph_core demo|render|propose-motion|batch|check-weights|convert-weights|list-cameras``."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,8 @@ from .settings import SETTINGS, camera_text, config_from_settings
 from .video import FORMATS, check_output_path, check_writable_folder
 
 log = logging.getLogger("cinemagraph")
+
+DEMO_SCENES = ("photo", "procedural")
 
 
 def _bar(desc: str, unit: str):
@@ -68,10 +70,18 @@ def _add_settings(p: argparse.ArgumentParser) -> None:
                         "ops on --device) or pytorch3d (if installed); all give the same frames")
 
 
-def _add_input_settings(p: argparse.ArgumentParser) -> None:
-    """The settings of how an image's inputs are read (render and batch)."""
+def _add_depth(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--depth", help="depth or disparity image (default: DPT if its file is present, else a prior)")
+
+
+def _add_depth_kind(p: argparse.ArgumentParser) -> None:
     p.add_argument("--depth-kind", default=SETTINGS["depth_kind"], choices=DEPTH_KINDS,
                    help="disparity: near = bright (default); depth: bright = far; metric: values are depths")
+
+
+def _add_input_settings(p: argparse.ArgumentParser) -> None:
+    """The settings of how an image's inputs are read (render and batch)."""
+    _add_depth_kind(p)
     p.add_argument("--sigma", type=float, default=SETTINGS["sigma"],
                    help="hint map width in px (default: documented value)")
 
@@ -98,12 +108,17 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m cinemagraph_core",
                                  description="3D cinemagraphs from a single image (Li et al., CVPR 2023).")
     sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("demo", help="render the built-in procedural scene (needs no files)")
+    d = sub.add_parser("demo", help="animate a photograph with the proposed motion, or the procedural scene "
+                                    "(needs no files)")
+    d.add_argument("--scene", default="photo", choices=DEMO_SCENES,
+                   help="photo: scikit-learn's china.jpg, motion proposed from the image (default); procedural: the "
+                        "built-in river scene with its exact depth, mask and arrows")
     _add_render_options(d)
     d.set_defaults(size=512)
-    r = sub.add_parser("render", help="render a cinemagraph from an image (or an official demo folder)")
+    r = sub.add_parser("render", help="render a cinemagraph from an image (or an official demo folder); with no "
+                                      "mask and no arrows the motion is proposed from the image")
     r.add_argument("image", help="image file, or a folder with image.png/jpg, image.json, image_json/mask.png")
-    r.add_argument("--depth", help="depth or disparity image (default: DPT if its file is present, else a prior)")
+    _add_depth(r)
     r.add_argument("--mask", help="fluid mask image: white = moves")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--hints", help="arrows as JSON text or a .json file: [[x0,y0,x1,y1], ...] in px of the input "
@@ -111,6 +126,15 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--labelme", help="labelme JSON with 'hint*' lines (and mask polygons)")
     _add_input_settings(r)
     _add_render_options(r)
+    p = sub.add_parser("propose-motion", help="propose the fluid mask and arrows from the image alone and print "
+                                              "the regions found")
+    p.add_argument("image", help="image file")
+    _add_depth(p)
+    _add_depth_kind(p)
+    p.add_argument("--mask-out", help="write the proposed mask here (PNG, white = moves; render's --mask)")
+    p.add_argument("--hints-out", help="write the proposed arrows here (JSON [[x0, y0, x1, y1], ...] in px of the "
+                                       "image; render's --hints)")
+    p.add_argument("--picture-out", help="write the image with the proposal drawn over it here (PNG)")
     b = sub.add_parser("batch", help="make the cinemagraphs of a folder of images or a JSONL manifest (resumable; "
                        "local worker processes or a Ray cluster)")
     b.add_argument("source", help="folder of images (sidecars NAME.mask.png, NAME.hints.json, NAME.json labelme, "
@@ -193,12 +217,16 @@ def _check_outputs(a: argparse.Namespace) -> None:
 
 
 def _cmd_demo(a: argparse.Namespace) -> int:
-    from .demo_scene import make_demo_scene
+    from .demo_scene import demo_photo, make_demo_scene
     from .job import LoadedJob
     from .motion.hints import make_hints
+    from .pipeline import fit_image
 
     config = config_from_settings(_settings(a))
     _check_outputs(a)
+    if a.scene == "photo":
+        return _run(a, LoadedJob(image=fit_image(demo_photo(), config.max_side), hints=None, depth=None), config,
+                    _models(a))
     scene = make_demo_scene(config.max_side)
     hints = make_hints(scene.mask, scene.arrows, sigma=None, size=tuple(scene.mask.shape))
     return _run(a, LoadedJob(image=scene.image, hints=hints, depth=scene.depth), config, _models(a))
@@ -244,6 +272,36 @@ def _cmd_batch(a: argparse.Namespace) -> int:
     return 0 if s.ok else 1
 
 
+def _cmd_propose(a: argparse.Namespace) -> int:
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    from .image_io import load_image, load_map
+    from .motion.propose import describe, propose_motion
+    from .motion.proposal_picture import proposal_picture
+
+    image = load_image(a.image)
+    depth = None
+    if a.depth:
+        from .depth.convert import depth_from_map
+
+        depth = depth_from_map(load_map(a.depth), kind=a.depth_kind, size=tuple(image.shape[1:]))
+    proposal = propose_motion(image, depth)
+    print(describe(proposal))
+    if not proposal.regions:
+        raise CinemagraphError(f"{proposal.note}; nothing was written")
+    if a.mask_out:
+        Image.fromarray((proposal.mask.numpy() * 255).astype(np.uint8)).save(a.mask_out)
+    if a.hints_out:
+        Path(a.hints_out).write_text(json.dumps([list(arrow) for arrow in proposal.arrows]) + "\n")
+    if a.picture_out:
+        Image.fromarray(proposal_picture(image, proposal)).save(a.picture_out)
+    print(proposal.note)
+    return 0
+
+
 def _cmd_check(a: argparse.Namespace) -> int:
     from .model_files import check_models
 
@@ -279,7 +337,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     a = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if getattr(a, "quiet", False) else logging.INFO,
                         format="cinemagraph: %(message)s")
-    commands = {"demo": _cmd_demo, "render": _cmd_render, "batch": _cmd_batch, "check-weights": _cmd_check,
+    commands = {"demo": _cmd_demo, "render": _cmd_render, "propose-motion": _cmd_propose, "batch": _cmd_batch,
+                "check-weights": _cmd_check,
                 "convert-weights": _cmd_convert, "list-cameras": _cmd_cameras}
     try:
         return commands[a.cmd](a)

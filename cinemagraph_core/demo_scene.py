@@ -1,7 +1,9 @@
-"""A procedurally generated scene for the demo: no input files, no weights.
+"""The demo's inputs: a real photograph, or a procedurally generated scene; no input files, no weights.
 
-A river on a ground plane under mountains and sky, with a rock in the foreground (parallax and
-disocclusion), its exact depth, the fluid mask and flow hints along the river. Deterministic.
+``demo_photo``: scikit-learn's bundled ``china.jpg`` (installed with the requirements), animated
+with the motion proposed from the image. ``make_demo_scene``: a river on a ground plane under
+mountains and sky, with a rock in the foreground (parallax and disocclusion), its exact depth, the
+fluid mask and flow hints along the river. Deterministic.
 """
 from __future__ import annotations
 
@@ -23,6 +25,15 @@ class DemoScene:
     depth: Depth
     mask: torch.Tensor
     arrows: tuple[Arrow, ...]
+
+
+def demo_photo() -> torch.Tensor:
+    """scikit-learn's sample photograph ``china.jpg`` (a pagoda above a lake, 640x427) as ``(3,H,W)`` float32 0..1."""
+    from sklearn.datasets import load_sample_image
+
+    from .image_io import as_rgb
+
+    return as_rgb(load_sample_image("china.jpg"), "china.jpg")
 
 
 def _noise(rng: np.random.Generator, h: int, w: int, cell: float, octaves: int = 4) -> np.ndarray:

@@ -9,7 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 import torch
 
@@ -22,8 +22,6 @@ log = logging.getLogger("cinemagraph")
 
 Text = Union[Path, str]
 """JSON given as a file (Path) or as the text itself (str)."""
-ProposeFn = Callable[[torch.Tensor, Optional[torch.Tensor]], MotionHints]
-"""(image (3,H,W), mask (H,W) or None) -> MotionHints for an image without arrows."""
 
 
 @dataclass(frozen=True)
@@ -48,10 +46,11 @@ class JobInputs:
 
 @dataclass(frozen=True)
 class LoadedJob:
-    """An image at the working resolution with its hints and (optional) depth map."""
+    """An image at the working resolution with its hints and (optional) depth map; hints None: nothing
+    was drawn, the motion is proposed from the image (and its depth) when the scene is prepared."""
 
     image: torch.Tensor
-    hints: MotionHints
+    hints: Optional[MotionHints]
     depth: Optional[Union[torch.Tensor, Depth]]
 
 
@@ -89,11 +88,11 @@ def read_text(value: Text) -> str:
         raise CinemagraphError(f"cannot read {value} ({e})") from e
 
 
-def load_job(inputs: JobInputs, config, propose: Optional[ProposeFn] = None) -> LoadedJob:
+def load_job(inputs: JobInputs, config) -> LoadedJob:
     """Read ``inputs`` at ``config``'s working resolution (arrows scaled from the image's own px).
 
-    Without arrows (no hints, no labelme) ``propose`` makes the hints when given; otherwise the hints
-    have the mask and no arrows (only the learned motion net can work from that).
+    With no mask and no arrows (hints, labelme) the job's hints are None (the motion is proposed);
+    a mask without arrows gives hints without arrows (only the learned motion net works from that).
     """
     from .image_io import load_image, load_map, resize_map
     from .motion.hints import make_hints, parse_arrows, parse_labelme, scale_arrows
@@ -113,10 +112,11 @@ def load_job(inputs: JobInputs, config, propose: Optional[ProposeFn] = None) -> 
     elif inputs.hints is not None:
         arrows = scale_arrows(_parsed(inputs.hints, parse_arrows), source, size)
         hints = make_hints(mask, arrows, sigma=config.sigma, size=size)
-    elif propose is not None:
-        hints = propose(image, mask)
-    else:
+    elif mask is not None:
         hints = make_hints(mask, (), sigma=config.sigma, size=size)
+    else:
+        log.info("no mask and no arrows given: the motion is proposed from the image")
+        hints = None
     depth = load_map(inputs.depth) if inputs.depth is not None else None
     return LoadedJob(image=image, hints=hints, depth=depth)
 

@@ -26,6 +26,7 @@ from .models import Models
 from .motion.field import explicit_motion, motion_from_hints, scale_speed
 from .motion.hints import MOTION_SIZE
 from .motion.learned import learned_motion
+from .motion.propose import describe, proposal_hints, propose_motion
 from .networks import stage_files
 from .points import build_point_cloud, cloud_on, has_learned_features
 from .progress import ProgressFn, scaled
@@ -34,8 +35,8 @@ from .render.border import apply_zoom, effective_crop, zoom_for
 from .render.decode import decode_learned
 from .render.view import compositing_of, render_sides
 from .render.warp import iter_warp
-from .types import (LDI, Animation, CameraPath, Depth, LayerFeatures, MotionField, MotionHints, PointCloud,
-                    RenderedFrames, RenderSettings)
+from .types import (LDI, Animation, CameraPath, Depth, LayerFeatures, MotionField, MotionHints, MotionProposal,
+                    PointCloud, RenderedFrames, RenderSettings)
 
 log = logging.getLogger("cinemagraph")
 
@@ -110,7 +111,8 @@ class Scene:
     """Everything camera-independent: the source view lifted to an animatable point cloud.
 
     stages: which path each stage took, e.g. {'depth': 'dpt', 'motion': 'hints', 'inpaint': 'classical',
-    'features': 'rgba'}.
+    'features': 'rgba'}; motion 'proposed' (or 'learned+proposed') when neither hints nor a flow
+    were given and the motion was proposed from the image (``proposal``).
     """
 
     image: torch.Tensor
@@ -120,6 +122,7 @@ class Scene:
     features: LayerFeatures
     cloud: PointCloud
     stages: dict
+    proposal: Optional[MotionProposal] = None
 
 
 def fit_image(image: torch.Tensor, max_side: int, multiple: int = 1) -> torch.Tensor:
@@ -188,8 +191,9 @@ def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] 
                   progress: Optional[ProgressFn] = None) -> Scene:
     """Image ``(3,H,W)`` float 0..1 (+ optional depth map/Depth, hints, flow ``(2,H,W)`` px/frame) -> Scene.
 
-    The image is used at its own resolution (call ``fit_image`` first to bound it). Reports progress
-    over 5 stages.
+    The image is used at its own resolution (call ``fit_image`` first to bound it). With neither
+    hints nor a flow the motion is proposed from the image (``motion.propose``; CinemagraphError
+    when it finds nothing to animate). Reports progress over 5 stages.
     """
     config.validate()
     models = models or Models()
@@ -202,6 +206,11 @@ def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] 
     if dep.size != (h, w):
         raise CinemagraphError(f"depth is {dep.size[1]}x{dep.size[0]} but the image is {w}x{h}")
     report(1)
+    proposal = None
+    if hints is None and flow is None:
+        proposal = propose_motion(image, dep)
+        log.info("no mask and no arrows: motion proposed from the image:\n%s", describe(proposal))
+        hints = proposal_hints(proposal, config.sigma)
     motion = resolve_motion(image, hints, flow, config, models)
     report(2)
     if config.layered:
@@ -215,10 +224,17 @@ def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] 
     report(4)
     cloud = build_point_cloud(ldi, features, dep.K)
     report(5)
-    stages = {"depth": dep.source, "motion": motion.source, "inpaint": ldi.inpainter if config.layered else "single-layer",
-              "features": features.source}
+    stages = {"depth": dep.source, "motion": _motion_stage(motion, proposal),
+              "inpaint": ldi.inpainter if config.layered else "single-layer", "features": features.source}
     log.info("stages: %s", ", ".join(f"{k}={v}" for k, v in stages.items()))
-    return Scene(image=image, depth=dep, motion=motion, ldi=ldi, features=features, cloud=cloud, stages=stages)
+    return Scene(image=image, depth=dep, motion=motion, ldi=ldi, features=features, cloud=cloud, stages=stages,
+                 proposal=proposal)
+
+
+def _motion_stage(motion: MotionField, proposal: Optional[MotionProposal]) -> str:
+    if proposal is None:
+        return motion.source
+    return "proposed" if motion.source == "hints" else f"{motion.source}+proposed"
 
 
 def make_camera(spec: str, num_frames: int, amplitude: float = 1.0) -> CameraPath:

@@ -56,15 +56,72 @@ class MotionHints:
     arrows: flow hints in source-image pixels (start -> end); the official motion per arrow is
         ``(end - start) / 50`` px/frame.
     sigma: Gaussian width (px) of the dense hint map, or None for the documented default.
+    dense: ``(2,H,W)`` float32 px/frame (x, y) hint map used instead of the one spread from the arrows
+        (a motion proposal's, which slows water with depth), or None.
     """
 
     mask: torch.Tensor
     arrows: tuple[Arrow, ...] = ()
     sigma: Optional[float] = None
+    dense: Optional[torch.Tensor] = None
 
     @property
     def size(self) -> tuple[int, int]:
         return int(self.mask.shape[0]), int(self.mask.shape[1])
+
+
+FLUID_KINDS = ("clouds", "river", "lake", "waterfall", "smoke")
+"""What a proposed fluid region is: sky with clouds or haze, flowing water, open water (lake, sea),
+falling water, rising smoke or steam."""
+
+
+@dataclass(frozen=True)
+class FluidRegion:
+    """One region of a motion proposal (``motion.propose``).
+
+    kind: one of ``FLUID_KINDS``.  mask: ``(H,W)`` float32 0/1, 1 = this region.
+    confidence: 0..1, how clearly the image shows it.  arrows: its flow hints in image px
+    (start -> end, motion = (end - start) / 50 px/frame, as drawn arrows).  speed: ``(H,W)`` float32
+    px/frame for water coming towards the viewer (slower with depth, see ``fluid_arrows``), whose
+    arrows then give only the direction; None: the arrows give the speed too.
+    """
+
+    kind: str
+    mask: torch.Tensor
+    confidence: float
+    arrows: tuple[Arrow, ...]
+    speed: Optional[torch.Tensor] = None
+
+    @property
+    def area(self) -> float:
+        """Fraction of the image the region covers."""
+        return float(self.mask.mean())
+
+
+@dataclass(frozen=True)
+class MotionProposal:
+    """What would move in an image, proposed from the image alone (``motion.propose``).
+
+    regions: the fluid regions found, most confident first (empty when there is nothing to animate).
+    size: ``(H,W)`` of the image.  note: a sentence saying what was found, or why nothing was.
+    """
+
+    regions: tuple[FluidRegion, ...]
+    size: tuple[int, int]
+    note: str = ""
+
+    @property
+    def mask(self) -> torch.Tensor:
+        """``(H,W)`` float32 0/1 union of the regions' masks."""
+        out = torch.zeros(self.size)
+        for r in self.regions:
+            out = torch.maximum(out, r.mask)
+        return out
+
+    @property
+    def arrows(self) -> tuple[Arrow, ...]:
+        """Every region's arrows, region by region."""
+        return tuple(a for r in self.regions for a in r.arrows)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The one place that touches ComfyUI, lazily: progress bars, cancellation, model folders.
+"""The one place that touches ComfyUI, lazily: progress bars, cancellation, model folders, the server.
 
 Every function works without ComfyUI (unit tests, CI, scripts): the progress bar and the
 cancellation check become no-ops and no model folders are known.
@@ -30,6 +30,13 @@ def _module(name: str):
 def folder_paths():
     """ComfyUI's ``folder_paths`` module, or None."""
     return _module("folder_paths")
+
+
+def prompt_server():
+    """ComfyUI's running ``PromptServer`` (routes are added to its ``routes``), or None."""
+    server = _module("server")
+    cls = getattr(server, "PromptServer", None) if server is not None else None
+    return getattr(cls, "instance", None) if cls is not None else None
 
 
 def register_models_folder() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 from typing import Optional
 
@@ -12,11 +13,14 @@ import torch
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.models import Models
 from cinemagraph_core.motion.hints import make_hints, parse_arrows, parse_labelme, scale_arrows
+from cinemagraph_core.motion.propose import proposal_hints, propose_motion
 from cinemagraph_core.pipeline import MAX_SIDE, PipelineConfig, resolve_motion
 from cinemagraph_core.types import MotionHints
 
 from . import comfy, common, convert, models, previews
 from .comfy import NodeProgress
+
+log = logging.getLogger("cinemagraph")
 
 HINTS_HELP = ('Arrows in image pixels as JSON, e.g. [[120, 300, 160, 310], [400, 320, 430, 340]] '
               '(x0, y0 -> x1, y1; motion = length / 50 px per frame), or a labelme JSON (the official demo\'s '
@@ -24,13 +28,20 @@ HINTS_HELP = ('Arrows in image pixels as JSON, e.g. [[120, 300, 160, 310], [400,
               'node: drag on the picture.')
 STROKES_HELP = ("The fluid mask painted with the editor's brush/eraser, as JSON in source-image pixels ("
                 f"{convert.STROKES_FORMAT}). A connected MASK input wins over it; it wins over labelme polygons; "
-                "with none of them the whole image may move. Empty = no painted mask.")
+                "with none of them the whole image may move (or, with auto on and no arrows either, the mask is "
+                "proposed). Empty = no painted mask.")
 EMPTY_MASK = ("the MASK is empty (nothing painted). Load Image gives an empty mask when the picture has no painted "
               "area: right-click Load Image -> Open in MaskEditor and paint what should move, paint it with the "
               "brush in this node's editor, give polygons in a labelme JSON, or disconnect the mask to let the whole "
               "image move")
 EMPTY_STROKES = ("the painted mask (mask_strokes) is empty: everything painted was erased. Paint the fluid again with "
                  "the brush, or press 'Clear mask' to let the whole image move")
+AUTO_HELP = ("On: with no MASK connected (or an empty one), nothing painted and no arrows, the fluid mask and the "
+             "arrows are proposed from the image (sky with clouds or haze, water, waterfalls, smoke). A connected "
+             "MASK wins over the painting, which wins over the proposal. The editor's Auto button puts the proposal "
+             "into the painting and the arrows, to correct it. Off: draw the motion yourself.")
+NOTHING_PROPOSED = ("draw the motion yourself: arrows in the editor (or the hints box) and the fluid painted with the "
+                    "brush or a connected MASK")
 PREVIEW_SIDE = 1024
 """Longest side (px) of the picture the node's editor shows after a run."""
 EDITOR_OUTPUT = "cinemagraph_editor"
@@ -85,31 +96,51 @@ def _masks(mask, fallback: Optional[torch.Tensor], source: str, size: tuple[int,
     return masks, sources
 
 
+def nothing_drawn(hints: str, mask=None, strokes: str = "") -> bool:
+    """True when there are no arrows, no (non-empty) MASK and no painted strokes."""
+    blank_text = lambda t: not (isinstance(t, str) and t.strip())  # noqa: E731
+    return blank_text(hints) and blank_text(strokes) and (mask is None or convert.is_blank(mask))
+
+
 def hints_and_sources(image, hints: str, mask=None, sigma: float = 0.0, max_side: int = MAX_SIDE,
-                      strokes: str = "") -> tuple[list[MotionHints], list[str]]:
-    """``hints_for`` plus, per image, where its mask came from ('input', 'strokes', 'polygons', 'whole image')."""
+                      strokes: str = "", auto: bool = True) -> tuple[list[MotionHints], list[str]]:
+    """``hints_for`` plus, per image, where its mask came from ('input', 'strokes', 'polygons', 'whole image',
+    'proposal')."""
     images = convert.image_batch(image, max_side=max_side)
     size = (int(images[0].shape[1]), int(images[0].shape[2]))
-    arrows, polygons = _arrows_and_polygons(hints, size, (int(image.shape[1]), int(image.shape[2])))
     if not isinstance(sigma, (int, float)) or not sigma >= 0:
         raise CinemagraphError(f"sigma must be >= 0 px (0 = default width), got {sigma}")
+    width = float(sigma) * size[0] / int(image.shape[1]) if sigma > 0 else None
+    if auto and nothing_drawn(hints, mask, strokes):
+        return [_proposed(img, width, i, len(images)) for i, img in enumerate(images)], ["proposal"] * len(images)
+    arrows, polygons = _arrows_and_polygons(hints, size, (int(image.shape[1]), int(image.shape[2])))
     fallback, source = _fallback_mask(strokes, polygons, size)
     masks, sources = _masks(mask, fallback, source, size)
     b = convert.batch_size(image=len(images), mask=len(masks))
-    width = float(sigma) * size[0] / int(image.shape[1]) if sigma > 0 else None
     items = [make_hints(convert.pick(masks, i), arrows, sigma=width, size=size) for i in range(b)]
     return items, [convert.pick(sources, i) for i in range(b)]
 
 
+def _proposed(img: torch.Tensor, sigma: Optional[float], i: int, count: int) -> MotionHints:
+    proposal = propose_motion(img)
+    which = f"image {i}: " if count > 1 else ""
+    if not proposal.regions:
+        raise CinemagraphError(f"auto: {which}{proposal.note}; {NOTHING_PROPOSED}")
+    log.info("auto: %s%s", which, proposal.note)
+    return proposal_hints(proposal, sigma)
+
+
 def hints_for(image, hints: str, mask=None, sigma: float = 0.0, max_side: int = MAX_SIDE,
-              strokes: str = "") -> list[MotionHints]:
+              strokes: str = "", auto: bool = True) -> list[MotionHints]:
     """MotionHints per image of a ComfyUI IMAGE batch, at the working resolution (``max_side``).
 
     Arrows are in the IMAGE's pixels (scaled when the image is downscaled). The mask: a connected
     MASK (>= 0.5 = moves) wins over the painted ``strokes`` (``convert.strokes_mask`` JSON), which
-    win over labelme polygons; with none of them the whole image may move.
+    win over labelme polygons; with none of them the whole image may move. With ``auto`` and nothing
+    drawn at all (``nothing_drawn``) the mask and the arrows are proposed from each image
+    (``motion.propose``).
     """
-    return hints_and_sources(image, hints, mask, sigma, max_side, strokes)[0]
+    return hints_and_sources(image, hints, mask, sigma, max_side, strokes, auto)[0]
 
 
 def _save_temp_png(folder: Path, pixels: np.ndarray) -> str:
@@ -165,6 +196,7 @@ class MaskHints:
                                               "the mask editor. Other sizes with the same aspect are resized. Wins "
                                               "over the mask painted in the node's editor."),
                 "mask_strokes": common.widget("STRING", STROKES_HELP, multiline=False, default=""),
+                "auto": common.widget("BOOLEAN", AUTO_HELP, default=True),
             },
         }
 
@@ -175,9 +207,9 @@ class MaskHints:
     CATEGORY = common.CATEGORY
     DESCRIPTION = "Fluid mask + flow arrows (drawn in the node's editor, JSON or labelme) for the motion field."
 
-    def run(self, image, hints: str, sigma: float = 0.0, mask=None, mask_strokes: str = ""):
+    def run(self, image, hints: str, sigma: float = 0.0, mask=None, mask_strokes: str = "", auto: bool = True):
         """(hints, mask) outside ComfyUI; inside, ``{"ui": editor_preview(...), "result": (hints, mask)}``."""
-        items, sources = hints_and_sources(image, hints, mask, sigma, strokes=mask_strokes)
+        items, sources = hints_and_sources(image, hints, mask, sigma, strokes=mask_strokes, auto=auto)
         result = (tuple(items), torch.stack([h.mask for h in items]))
         ui = editor_preview(image, items[0].mask, sources[0])
         return result if ui is None else {"ui": ui, "result": result}

@@ -14,7 +14,7 @@ from .comfy import NodeProgress, torch_device
 from .common import CameraSpec
 from .depth_nodes import depth_maps
 from .models import found_fingerprint, found_networks
-from .motion_nodes import HINTS_HELP, hints_for
+from .motion_nodes import AUTO_HELP, HINTS_HELP, hints_for, nothing_drawn
 from .render_nodes import (BACKEND_HELP, BORDER_HELP, MAX_FRAMES, RENDERER_HELP, camera_presets, check_camera,
                            check_crop)
 
@@ -24,7 +24,8 @@ PREPARE_STEPS = 5
 
 
 class Cinemagraph3D:
-    """Image + mask + arrows -> a looping 3D cinemagraph (IMAGE frames + fps)."""
+    """Image + mask + arrows (or, with nothing drawn, the proposed motion) -> a looping 3D cinemagraph (IMAGE
+    frames + fps)."""
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -61,6 +62,7 @@ class Cinemagraph3D:
                 "renderer": common.widget(list(RENDERERS), RENDERER_HELP, default="auto"),
                 "border": common.widget(list(BORDERS), BORDER_HELP, default="zoom"),
                 "backend": common.widget(list(BACKENDS), BACKEND_HELP, default="auto"),
+                "auto": common.widget("BOOLEAN", AUTO_HELP, default=True),
             },
         }
 
@@ -82,9 +84,12 @@ class Cinemagraph3D:
     def run(self, image, hints: str, frames: int = 60, fps: float = 25.0, camera: str = "circle",
             amplitude: float = 1.0, speed: float = 1.0, max_side: int = 768, crop: int = 0, models: str = "auto",
             renderer: str = "auto", border: str = "zoom", mask=None, depth_image=None, depth_kind: str = "disparity",
-            backend: str = "auto"):
+            backend: str = "auto", auto: bool = True):
         images = convert.image_batch(image, max_side=max_side)
-        hint_items = hints_for(image, hints, mask, max_side=max_side)
+        if auto and nothing_drawn(hints, mask):
+            hint_items = [None] * len(images)  # prepare_scene proposes the motion, with the scene's depth
+        else:
+            hint_items = hints_for(image, hints, mask, max_side=max_side, auto=False)
         maps = depth_maps(images, depth_image, depth_kind)
         b = convert.batch_size(image=len(images), mask=len(hint_items), depth_image=len(maps))
         config = PipelineConfig(num_frames=frames, fps=fps, speed=speed, camera=camera, amplitude=amplitude,

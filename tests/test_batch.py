@@ -56,8 +56,8 @@ def scene():
 
 @pytest.fixture
 def folder(tmp_path, scene):
-    """4 good items (hints; labelme; hints + depth; a second image) and 4 bad ones: a corrupt image, an
-    unreadable sidecar, a duplicate name, an image without arrows."""
+    """5 good items (hints; labelme; hints + depth; a second image; nothing drawn: motion proposed) and 4 bad
+    ones: a corrupt image, an unreadable sidecar, a duplicate name, a blank image without arrows."""
     d = tmp_path / "images"
     d.mkdir()
     for name in ("river", "lake", "pond", "sea"):
@@ -69,7 +69,8 @@ def folder(tmp_path, scene):
     _scene_files(d, "badside", scene)
     (d / "badside.hints.json").write_text("[[10, 20, 30")
     (d / "river.webp").write_bytes((d / "river.png").read_bytes())
-    (d / "nohints.png").write_bytes((d / "river.png").read_bytes())
+    (d / "proposed.png").write_bytes((d / "river.png").read_bytes())
+    Image.new("RGB", (SIZE, SIZE), (128, 128, 128)).save(d / "nohints.png")
     return d
 
 
@@ -91,31 +92,33 @@ def test_good_items_are_done_bad_ones_fail_with_their_reason_and_a_rerun_redoes_
     records, summary = _report(out)
     assert {k: r["status"] for k, r in records.items()} == {
         "river.png": "done", "lake.png": "done", "pond.png": "done", "river.webp": "failed", "sea.png": "failed",
-        "corrupt.png": "failed", "badside.png": "failed", "nohints.png": "failed"}
+        "corrupt.png": "failed", "badside.png": "failed", "nohints.png": "failed",
+        "proposed.png": "done"}
     reasons = {k: r["reason"] for k, r in records.items()}
     assert "cannot read" in reasons["corrupt.png"] and "corrupt.png" in reasons["corrupt.png"]
     assert "badside.hints.json" in reasons["badside.png"] and "JSON" in reasons["badside.png"]
     assert "duplicate name" in reasons["river.webp"] and "river.png" in reasons["river.webp"]
-    assert "needs hints" in reasons["nohints.png"]
+    assert "nothing to animate" in reasons["nohints.png"] and "draw the motion yourself" in reasons["nohints.png"]
+    assert records["proposed.png"]["stages"]["motion"] == "proposed"
     assert "exists" in reasons["sea.png"] and records["sea.png"]["output"] is None
     assert (out / "sea.mp4").read_bytes() == b"precious: not made by a batch"
     assert records["lake.png"]["stages"]["motion"] == "hints"
     assert records["pond.png"]["stages"]["depth"] != records["river.png"]["stages"]["depth"]
-    assert summary["done"] == 3 and summary["failed"] == 5 and summary["skipped"] == 0 and not summary["interrupted"]
+    assert summary["done"] == 4 and summary["failed"] == 5 and summary["skipped"] == 0 and not summary["interrupted"]
     for name in ("river", "lake", "pond"):
         video = read_video(out / f"{name}.mp4")
         assert video.shape[0] == 2 and max(video.shape[1:3]) <= SIZE
         assert records[f"{name}.png"]["frames"] == 2 and len(records[f"{name}.png"]["input_digest"]) == 64
-    assert sorted(p.name for p in out.iterdir()) == ["batch_report.jsonl", "lake.mp4", "pond.mp4", "river.mp4",
-                                                    "sea.mp4"]
-    assert "3 done, 5 failed" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == ["batch_report.jsonl", "lake.mp4", "pond.mp4", "proposed.mp4",
+                                                    "river.mp4", "sea.mp4"]
+    assert "4 done, 5 failed" in capsys.readouterr().out
 
     stamps = _stamps(out)
     (folder / "nohints.png").unlink()
     (folder / "pond.hints.json").write_text(json.dumps([[10, 40, 20, 44]]))
     assert main(["batch", str(folder), "--out", str(out), "--workers", "1", *FAST]) == 1
     records, summary = _report(out)
-    assert summary["done"] == 1 and summary["skipped"] == 2 and "nohints.png" not in records
+    assert summary["done"] == 1 and summary["skipped"] == 3 and "nohints.png" not in records
     assert records["pond.png"]["status"] == "done", "changed inputs must make the item again"
     assert {k: v for k, v in _stamps(out).items() if k != "pond.mp4"} == {k: v for k, v in stamps.items()
                                                                           if k != "pond.mp4"}
@@ -123,7 +126,7 @@ def test_good_items_are_done_bad_ones_fail_with_their_reason_and_a_rerun_redoes_
 
 
 def test_a_stopped_run_leaves_no_partial_file_and_the_rerun_finishes_only_the_rest(tmp_path, folder):
-    for bad in ("corrupt.png", "badside.png", "badside.hints.json", "river.webp", "nohints.png"):
+    for bad in ("corrupt.png", "badside.png", "badside.hints.json", "river.webp", "nohints.png", "proposed.png"):
         (folder / bad).unlink()
     out = tmp_path / "out"
     options = BatchOptions(out=out, settings={"frames": 4, "size": SIZE}, workers=2)

@@ -27,9 +27,11 @@ def scene_files(tmp_path_factory):
     return d, scene
 
 
-def test_demo_writes_a_video_and_frames_without_empty_pixels(tmp_path, capsys):
+@pytest.mark.parametrize("scene", ["photo", "procedural"])
+def test_demo_writes_a_video_and_frames_without_empty_pixels(tmp_path, caplog, scene):
     out, frames = tmp_path / "demo.mp4", tmp_path / "frames"
-    assert main(["demo", "--out", str(out), "--frames-dir", str(frames), *FAST]) == 0
+    with caplog.at_level("INFO", logger="cinemagraph"):
+        assert main(["demo", "--scene", scene, "--out", str(out), "--frames-dir", str(frames), *FAST]) == 0
     video = read_video(out)
     assert video.shape[0] == 4 and video.shape[3] == 3
     pngs = sorted(frames.glob("frame_*.png"))
@@ -37,6 +39,49 @@ def test_demo_writes_a_video_and_frames_without_empty_pixels(tmp_path, capsys):
     for p in pngs:
         img = np.asarray(Image.open(p))
         assert img.max(axis=2).min() > 0, f"{p.name} has black pixels"
+    motion = "motion=proposed" if scene == "photo" else "motion=hints"
+    assert motion in caplog.text
+
+
+@pytest.fixture(scope="module")
+def photo_file(tmp_path_factory):
+    """scikit-learn's china.jpg at 240x160 as a PNG."""
+    from cinemagraph_core.demo_scene import demo_photo
+
+    path = tmp_path_factory.mktemp("photo") / "photo.png"
+    small = torch.nn.functional.interpolate(demo_photo()[None], size=(160, 240), mode="area")[0]
+    Image.fromarray((small.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)).save(path)
+    return path
+
+
+def test_propose_motion_output_renders(tmp_path, photo_file, capsys, caplog):
+    """propose-motion writes the mask and arrows render reads; with neither, render proposes the same."""
+    mask, hints, picture = tmp_path / "mask.png", tmp_path / "hints.json", tmp_path / "proposal.png"
+    assert main(["propose-motion", str(photo_file), "--mask-out", str(mask), "--hints-out", str(hints),
+                 "--picture-out", str(picture)]) == 0
+    printed = capsys.readouterr().out
+    assert "clouds" in printed and "proposed clouds" in printed
+    arrows = json.loads(hints.read_text())
+    assert arrows and all(len(a) == 4 for a in arrows)
+    m = np.asarray(Image.open(mask))
+    assert m.shape == (160, 240) and set(np.unique(m)) == {0, 255} and 0.2 < (m > 0).mean() < 0.7
+    assert Image.open(picture).size == (240, 160)
+    out = tmp_path / "drawn.mp4"
+    assert main(["render", str(photo_file), "--out", str(out), "--mask", str(mask), "--hints", str(hints), *FAST]) == 0
+    with caplog.at_level("INFO", logger="cinemagraph"):
+        assert main(["render", str(photo_file), "--out", str(tmp_path / "auto.mp4"), *FAST]) == 0
+    assert "motion=proposed" in caplog.text
+    assert read_video(out).shape == read_video(tmp_path / "auto.mp4").shape
+
+
+def test_nothing_to_animate_exits_2_instead_of_a_still(tmp_path, capsys):
+    flat = tmp_path / "flat.png"
+    Image.fromarray(np.tile(np.linspace(0, 255, 120, dtype=np.uint8)[None, :, None], (80, 1, 3))).save(flat)
+    assert main(["propose-motion", str(flat), "--mask-out", str(tmp_path / "m.png")]) == 2
+    assert "nothing to animate" in capsys.readouterr().err and not (tmp_path / "m.png").exists()
+    out = tmp_path / "still.mp4"
+    assert main(["render", str(flat), "--out", str(out), *FAST]) == 2
+    assert "nothing to animate" in capsys.readouterr().err and not out.exists()
 
 
 @pytest.mark.parametrize("suffix", [".gif", ".webp"])

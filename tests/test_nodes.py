@@ -328,12 +328,16 @@ def brush_area(points, radius: float, size=(H, W)) -> torch.Tensor:
     return best <= radius
 
 
-def test_mask_strokes_widget_is_last_optional_string():
-    """Old workflows (two widget values) keep their order: mask_strokes is appended after every input."""
+def test_editor_widgets_are_appended_optional_inputs():
+    """Old workflows (two or three widget values) keep their order: mask_strokes, then auto, come after every
+    other input."""
     spec = MaskHints.INPUT_TYPES()
-    assert list(spec["required"]) == ["image", "hints", "sigma"] and list(spec["optional"]) == ["mask", "mask_strokes"]
+    assert list(spec["required"]) == ["image", "hints", "sigma"]
+    assert list(spec["optional"]) == ["mask", "mask_strokes", "auto"]
     kind, opts = spec["optional"]["mask_strokes"]
     assert kind == "STRING" and opts["default"] == "" and "MASK input wins" in opts["tooltip"]
+    kind, opts = spec["optional"]["auto"]
+    assert kind == "BOOLEAN" and opts["default"] is True and "proposed" in opts["tooltip"]
     (hint,), _ = MaskHints().run(image(), arrows_json(), 0.0)
     assert float(hint.mask.min()) == 1.0
 

@@ -246,8 +246,8 @@ def test_resolvers_take_the_choice_and_the_network(prepared):
 
 def test_bad_inputs_are_refused_clearly(demo, prepared):
     scene, hints = demo
-    with pytest.raises(CinemagraphError, match="no motion"):
-        pipeline.prepare_scene(scene.image, depth=scene.depth)
+    with pytest.raises(CinemagraphError, match="nothing to animate.*draw the motion yourself"):
+        pipeline.prepare_scene(torch.full_like(scene.image, 0.5), depth=scene.depth)
     with pytest.raises(CinemagraphError, match="depth is"):
         small = make_demo_scene(96)
         pipeline.prepare_scene(scene.image, depth=small.depth, hints=hints)
@@ -258,6 +258,21 @@ def test_bad_inputs_are_refused_clearly(demo, prepared):
                                config=pipeline.PipelineConfig(num_frames=N, inpaint="learned"))
     with pytest.raises(CinemagraphError, match="0..7"):
         list(pipeline.iter_rgb(pipeline.make_frames(prepared, pipeline.PipelineConfig(num_frames=N)), indices=[8]))
+
+
+def test_no_hints_and_no_flow_propose_the_motion(demo):
+    """Without hints or a flow the motion is proposed from the image (with its depth): the demo's river and sky."""
+    scene, hints = demo
+    ready = pipeline.prepare_scene(scene.image, depth=scene.depth, config=pipeline.PipelineConfig(num_frames=N))
+    assert ready.stages["motion"] == "proposed" and ready.proposal is not None
+    moving = ready.motion.flow.norm(dim=0) > 0
+    river = scene.mask > 0.5
+    assert float((moving & river).sum()) > 0.7 * float(river.sum()), "the river moves (its far end stays)"
+    speed = ready.motion.flow.norm(dim=0)
+    rows = [y for y in range(speed.shape[0]) if bool(river[y].any())]
+    assert float(speed[rows[-1]][river[rows[-1]]].mean()) > 2 * float(speed[rows[len(rows) // 2]][river[rows[len(rows) // 2]]].mean()), \
+        "the river comes towards the viewer: faster near"
+    assert {r.kind for r in ready.proposal.regions} >= {"clouds"}
 
 
 def test_fit_image_bounds_the_working_resolution():

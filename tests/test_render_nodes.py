@@ -38,7 +38,7 @@ def test_the_optional_widgets_come_last_in_their_saved_order():
         got, opts = spec["optional"][name]
         assert got == choices and opts["default"] == default and opts["tooltip"]
     one = Cinemagraph3D.INPUT_TYPES()["optional"]
-    assert list(one) == ["mask", "depth_image", "depth_kind", "renderer", "border", "backend"]
+    assert list(one) == ["mask", "depth_image", "depth_kind", "renderer", "border", "backend", "auto"]
 
 
 def test_compositing_reaches_the_rendered_frames(animation):

@@ -22,7 +22,8 @@ CORE = json.loads((REPO / "tests" / "data" / "comfy_core_nodes.json").read_text(
 FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute"}
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 COMFY_RUN = REPO.parent / "shared" / "tools" / "comfy_run.py"
-NO_MODEL_FILES = ("cinemagraph_oneclick.json", "cinemagraph_stages.json", "cinemagraph_external_depth.json")
+NO_MODEL_FILES = ("cinemagraph_oneclick.json", "cinemagraph_stages.json", "cinemagraph_external_depth.json",
+                  "cinemagraph_zero_click.json")
 WEIGHT_FREE_OR_AUTO = {"auto", "prior", "hints", "rgba", "blend", "classical", "none", "weight-free"}
 
 
@@ -73,7 +74,7 @@ def api_prompt(wf: dict) -> dict:
     return api
 
 
-def test_all_four_workflows_are_shipped():
+def test_all_workflows_are_shipped():
     names = {p.name for p in WORKFLOWS}
     assert set(NO_MODEL_FILES) | {"cinemagraph_txt2img.json"} <= names
     readme = (REPO / "workflows" / "README.md").read_text()
@@ -186,6 +187,15 @@ def test_camera_and_frame_count_rerun_only_the_render():
     assert downstream(wf, ids["CameraPath"]) - render_only == {"CameraPath"}
     assert downstream(wf, ids["SymmetricAnimate"]) - render_only == {"SymmetricAnimate"}
     assert {"DepthDPT", "LDIBuild", "EulerianMotion"}.isdisjoint(downstream(wf, ids["SymmetricAnimate"]))
+
+
+def test_zero_click_workflow_draws_nothing():
+    """Load Image -> the one node with no arrows, no mask and auto on: the motion is proposed from the picture."""
+    wf = load(REPO / "workflows" / "cinemagraph_zero_click.json")
+    node = next(n for n in executable(wf) if n["type"] == "Cinemagraph3D")
+    assert widget_value(node, "hints") == "" and widget_value(node, "auto") is True
+    assert {i["name"] for i in node["inputs"] if i["link"] is not None} == {"image"}
+    assert {n["type"] for n in executable(wf)} == {"LoadImage", "Cinemagraph3D", "CreateVideo", "SaveVideo"}
 
 
 def test_txt2img_workflow_names_its_checkpoint():

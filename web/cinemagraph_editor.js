@@ -1,7 +1,8 @@
 // Arrow-and-mask editor on the MaskHints node (3D Cinemagraph): draw the motion on the picture.
 //
 // A DOM widget shows the node's image; the arrow tool draws flow arrows (drag = start -> end, click =
-// select, drag an end or the body to edit, Delete removes), the brush and eraser paint the fluid mask.
+// select, drag an end or the body to edit, Delete removes), the brush and eraser paint the fluid mask,
+// Auto fills both with the motion proposed from the picture (POST to nodes/editor_route.py).
 // The editor only writes the node's two STRING widgets, `hints` ([[x0, y0, x1, y1], ...]) and
 // `mask_strokes` (see nodes/convert.py), in source-image px, and redraws whenever they change, so
 // saved workflows, undo/redo and the HTTP API need no browser state. Pure logic: cinemagraph_editor_logic.js.
@@ -24,6 +25,7 @@ const MASK_SOURCES = {
   strokes: "the painted strokes",
   polygons: "labelme polygons",
   "whole image": "none: the whole image may move",
+  proposal: "proposed from the picture (auto; press Auto to edit it)",
 };
 
 function button(label, title, onClick) {
@@ -37,6 +39,17 @@ function button(label, title, onClick) {
     onClick();
   });
   return b;
+}
+
+/** The picture as PNG bytes, at its own size. */
+function pictureBlob(image) {
+  const canvas = document.createElement("canvas");
+  canvas.width = image.naturalWidth;
+  canvas.height = image.naturalHeight;
+  canvas.getContext("2d").drawImage(image, 0, 0);
+  return new Promise((resolve, reject) => {
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("could not encode the picture"))), "image/png");
+  });
 }
 
 function drawArrow(ctx, [x0, y0], [x1, y1], color, width) {
@@ -77,6 +90,7 @@ class MotionEditor {
     this.runMask = null;
     this.maskLinked = false;
     this.message = "";
+    this.proposing = false;
     this.build();
   }
 
@@ -108,6 +122,8 @@ class MotionEditor {
     });
     radius.addEventListener("pointerdown", (e) => e.stopPropagation());
     bar.append(
+      button("Auto", "Fill the painted mask and the arrows with the motion proposed from the picture (sky, water, "
+        + "waterfalls, smoke), replacing them; then correct it with the tools", () => this.autoPropose()),
       ...Object.values(this.toolButtons), radius, this.radiusLabel,
       button("Delete arrow", "Remove the selected arrow (or press Delete)", () => this.deleteSelected()),
       button("Clear arrows", "Remove every arrow", () => this.clearArrows()),
@@ -483,9 +499,44 @@ class MotionEditor {
     this.writeStrokes();
   }
 
+  /** Ask the server for the motion proposed from the picture and put it into the two widgets. */
+  async autoPropose() {
+    const frame = this.frame();
+    if (!frame) {
+      this.flash("No picture yet: run the workflow once or connect Load Image.");
+      return;
+    }
+    if (this.proposing) return;
+    this.proposing = true;
+    this.flash("Auto: looking at the picture…");
+    try {
+      const body = await pictureBlob(this.picture.image);
+      const response = await api.fetchApi(L.PROPOSE_ROUTE, { method: "POST", body, headers: { "Content-Type": body.type } });
+      const result = L.proposalToEditor(await response.json(), ...frame);
+      if (result.error) {
+        this.flash(`Auto failed: ${result.error}`);
+      } else if (!result.arrows.length) {
+        this.flash(`Auto: ${result.note}. Draw the motion yourself.`);
+      } else {
+        this.arrows = result.arrows;
+        this.labelme = null;
+        this.selected = -1;
+        this.doc = result.doc;
+        this.writeStrokes();
+        this.writeHints();
+        this.flash(`Auto: ${result.note}. Correct it with the tools.`);
+      }
+    } catch (e) {
+      this.flash(`Auto failed: ${e?.message ?? e}`);
+    } finally {
+      this.proposing = false;
+    }
+  }
+
   flash(text) {
     this.message = text;
     this.updateStatus();
+    this.redraw();
   }
 
   // ---- drawing -------------------------------------------------------------------------------------
@@ -521,14 +572,15 @@ class MotionEditor {
     this.drawCursor(ctx, fit);
   }
 
-  /** Painted strokes (or the MASK input's mask from the last run) as a translucent overlay. */
+  /** Painted strokes (or the last run's MASK input or proposed mask) as a translucent overlay. */
   drawMask(ctx, fit) {
     const layer = document.createElement("canvas");
     layer.width = this.canvas.width;
     layer.height = this.canvas.height;
     const g = layer.getContext("2d");
-    if (this.maskLinked) {
-      if (this.runMask && this.run?.mask_source === "input") {
+    const proposed = !this.maskLinked && !this.doc && !this.labelme && this.run?.mask_source === "proposal";
+    if (this.maskLinked || proposed) {
+      if (this.runMask && this.run?.mask_source === (proposed ? "proposal" : "input")) {
         g.drawImage(this.runMask, fit.offsetX, fit.offsetY, fit.width, fit.height);
         g.globalCompositeOperation = "source-in";
         g.fillStyle = COLORS.mask;

@@ -351,3 +351,34 @@ export function viewPath(ref, extra = {}) {
   for (const [k, v] of Object.entries(extra)) params.set(k, String(v));
   return `/view?${params.toString()}`;
 }
+
+/** The route behind the Auto button (nodes/editor_route.py). */
+export const PROPOSE_ROUTE = "/cinemagraph/propose";
+
+/**
+ * The route's answer -> {arrows, doc, note} in the editor's W x H frame, or {error}. The answer's
+ * arrows and polygons are in px of the width x height picture that was sent; doc is a painted-mask
+ * document holding the proposed regions as polygons (null when nothing was proposed).
+ */
+export function proposalToEditor(answer, W, H) {
+  if (!answer || typeof answer !== "object") return { error: "the server sent no proposal" };
+  if (answer.error) return { error: String(answer.error) };
+  if (!(isNum(answer.width) && isNum(answer.height) && answer.width > 0 && answer.height > 0)) {
+    return { error: "the proposal has no picture size" };
+  }
+  const arrows = Array.isArray(answer.arrows) ? answer.arrows : [];
+  const polygons = Array.isArray(answer.polygons) ? answer.polygons : [];
+  const okArrow = (a) => Array.isArray(a) && a.length === 4 && a.every(isNum);
+  const okPolygon = (p) => Array.isArray(p) && p.length >= 3 && p.every((q) => readPoint(q));
+  if (!arrows.every(okArrow) || !polygons.every(okPolygon)) return { error: "the proposal is malformed" };
+  const sx = W / answer.width;
+  const sy = H / answer.height;
+  const doc = polygons.length
+    ? rescaleDoc({ width: answer.width, height: answer.height, strokes: [], polygons }, W, H)
+    : null;
+  return {
+    arrows: arrows.map(([x0, y0, x1, y1]) => [x0 * sx, y0 * sy, x1 * sx, y1 * sy]),
+    doc,
+    note: typeof answer.note === "string" ? answer.note : "",
+  };
+}

@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--amplitudes", nargs="+", type=float,
                     help="camera-move scales, 1 included (default: 1 2 3; --quick: 1)")
     ap.add_argument("--out", type=Path, default=Path("out/quality"), help="output folder (default out/quality)")
+    ap.add_argument("--proposals", action="store_true",
+                    help="score the zero-click motion proposal instead (per scene: mask IoU, direction error, PSNR "
+                         "of the pipeline driven by it vs by exact hints; with --models: the motion net with and "
+                         "without the proposed arrows); writes <out>/proposals.md and .json")
+    ap.add_argument("--no-psnr", action="store_true", help="with --proposals: only the mask and the direction")
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default 1: the tensors are small, and on a shared machine more "
                          "threads spin-wait)")
@@ -71,6 +76,8 @@ def main(argv=None) -> int:
         return 2
     from tqdm import tqdm
 
+    if a.proposals:
+        return _proposals(a, setup)
     bar = tqdm(desc="quality", unit="frame", file=sys.stderr, dynamic_ncols=True)
 
     def progress(done: int, total: int) -> None:
@@ -94,6 +101,28 @@ def main(argv=None) -> int:
     sheet = write_sheet(results, a.out / "sheet.png")
     print(text)
     print(f"wrote {a.out / 'results.md'}, {a.out / 'results.json'}, {sheet} in {time.perf_counter() - t0:.0f} s",
+          file=sys.stderr)
+    return 0
+
+
+def _proposals(a: argparse.Namespace, setup) -> int:
+    from cinemagraph_core.model_files import load_models
+
+    from .proposals import markdown as proposals_markdown, run_proposals
+
+    net = load_models(list(a.models)).motion if a.models else None
+    if a.models and net is None:
+        print(f"error: no sceneflow_model.pth in {', '.join(a.models)}", file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    scores = run_proposals(setup, psnr=not a.no_psnr, net=net)
+    text = proposals_markdown(scores)
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "proposals.md").write_text(text + "\n")
+    (a.out / "proposals.json").write_text(json.dumps({"setup": asdict(setup), "scores": [asdict(s) for s in scores]},
+                                                     indent=1, default=float))
+    print(text)
+    print(f"wrote {a.out / 'proposals.md'}, {a.out / 'proposals.json'} in {time.perf_counter() - t0:.0f} s",
           file=sys.stderr)
     return 0
 

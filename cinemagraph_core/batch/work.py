@@ -24,14 +24,9 @@ from ..errors import CinemagraphError, Interrupted
 from ..job import load_job, render_job, resolve_device
 from ..models import Models
 from ..settings import config_from_settings
-from ..types import MotionHints
 from .items import BatchItem
 
 log = logging.getLogger("cinemagraph")
-
-
-class NeedsHints(CinemagraphError):
-    """An image has no arrows and there is no automatic motion proposal to make them."""
 
 
 @dataclass(frozen=True)
@@ -67,16 +62,6 @@ class WorkResult:
     size: tuple[int, int] = (0, 0)
     timings: dict = field(default_factory=dict)
     interrupted: bool = False
-
-
-def propose_hints(image: torch.Tensor, mask: Optional[torch.Tensor]) -> MotionHints:
-    """Motion hints for an image given without arrows: where an automatic motion proposal plugs in.
-
-    This version has none, so such an item fails with a 'needs hints' reason.
-    """
-    raise NeedsHints("needs hints: no arrows for this image (put NAME.hints.json or a labelme NAME.json beside "
-                     "it, or give \"hints\" or \"labelme\" in the manifest); there is no automatic motion "
-                     "proposal in this version")
 
 
 _stop_event = None
@@ -134,7 +119,7 @@ def _make(order: WorkOrder):
     config = config_from_settings(item.settings)
     device = resolve_device(order.options.device)
     models = _models(order.options.models, device, order.options.precision)
-    job = load_job(item.inputs, config, propose=propose_hints)
+    job = load_job(item.inputs, config)
     load_s = time.perf_counter() - t0
     return render_job(job, config, models, order.staged, device, prepare_progress=_check_stop,
                       render_progress=_check_stop), load_s

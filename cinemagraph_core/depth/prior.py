@@ -64,7 +64,7 @@ def prior_depth(image: torch.Tensor, horizon: Optional[float] = None) -> Depth:
     warnings.warn(WARNING, stacklevel=2)
     img = image.detach().cpu().float().clamp(0.0, 1.0)
     h, w = int(img.shape[1]), int(img.shape[2])
-    small = _downsample(img)
+    small = downsample(img)
     y_h = estimate_horizon(small) * h if horizon is None else horizon * h
     layout = layout_disparity(h, w, y_h)
     disp = guided_filter(img, small, layout, FILTER_EPS).clamp(SKY_DISPARITY, 1.0)
@@ -100,14 +100,16 @@ def layout_disparity(h: int, w: int, horizon_row: float) -> torch.Tensor:
     return col[:, None].expand(h, w).contiguous()
 
 
-def guided_filter(guide: torch.Tensor, guide_small: torch.Tensor, src: torch.Tensor, eps: float) -> torch.Tensor:
+def guided_filter(guide: torch.Tensor, guide_small: torch.Tensor, src: torch.Tensor, eps: float,
+                  radius: float = FILTER_RADIUS) -> torch.Tensor:
     """Colour guided filter of ``src`` ``(H,W)`` by ``guide`` ``(3,H,W)``, coefficients at low resolution.
 
-    guide_small: ``(3,h,w)`` the guide at the working resolution. The window radius is
-    FILTER_RADIUS of its long side. Returns ``(H,W)`` float32 ``mean_a . guide + mean_b``.
+    guide_small: ``(3,h,w)`` the guide at the working resolution (src may be at either size). The
+    window radius is ``radius`` (a fraction) of its long side. Returns ``(H,W)`` float32
+    ``mean_a . guide + mean_b``.
     """
     h, w = int(guide_small.shape[1]), int(guide_small.shape[2])
-    r = max(1, min(round(FILTER_RADIUS * max(h, w)), (min(h, w) - 1) // 2))
+    r = max(1, min(round(radius * max(h, w)), (min(h, w) - 1) // 2))
     I = guide_small.double()
     p = F.interpolate(src[None, None], size=(h, w), mode="area")[0, 0].double()
     mean_I = _box(I, r)
@@ -125,10 +127,10 @@ def guided_filter(guide: torch.Tensor, guide_small: torch.Tensor, src: torch.Ten
     return (coef[:3] * guide).sum(0) + coef[3]
 
 
-def _downsample(img: torch.Tensor) -> torch.Tensor:
-    """``(3,H,W)`` -> area-downsampled so that the long side is at most WORK_SIDE."""
+def downsample(img: torch.Tensor, side: int = WORK_SIDE) -> torch.Tensor:
+    """``(3,H,W)`` -> area-downsampled so that the long side is at most ``side`` px."""
     h, w = int(img.shape[1]), int(img.shape[2])
-    scale = WORK_SIDE / max(h, w)
+    scale = side / max(h, w)
     if scale >= 1.0:
         return img
     size = (max(1, round(h * scale)), max(1, round(w * scale)))

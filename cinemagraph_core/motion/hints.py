@@ -163,8 +163,11 @@ def make_hints(mask, arrows, sigma: Optional[float] = None, size: Optional[tuple
 
 
 def dense_hint_map(hints: MotionHints) -> torch.Tensor:
-    """The official dense hint map ``(2,H,W)`` float32 px/frame (x, y); zeros when there are no arrows."""
+    """The official dense hint map ``(2,H,W)`` float32 px/frame (x, y); zeros when there are no arrows;
+    ``hints.dense`` (masked) when it is set."""
     h, w = hints.size
+    if hints.dense is not None:
+        return hints.dense.float() * (hints.mask != 0)
     if not hints.arrows:
         return torch.zeros(2, h, w)
     sigma = hints.sigma if hints.sigma is not None else default_sigma(h, len(hints.arrows))

@@ -1,7 +1,8 @@
 // End-to-end test of the MaskHints editor: a real ComfyUI (CPU) with this pack linked in, Debian's
 // chromium driven by playwright-core. Opens workflows/cinemagraph_stages.json, draws two arrows and a
 // mask stroke with the mouse, queues the prompt and checks through /history that the run's MaskHints
-// inputs (hints, mask_strokes) and the mask it used match what was drawn. See README.md beside this file.
+// inputs (hints, mask_strokes) and the mask it used match what was drawn; then presses Auto and checks
+// the proposed arrows and mask in the widgets. See README.md beside this file.
 //
 //   cd tests/e2e && npm install && node run_e2e.mjs
 //
@@ -233,8 +234,38 @@ async function main() {
       return { arrows: node.cinemagraphEditor.arrows.length, strokes: node.cinemagraphEditor.doc?.strokes.length ?? 0, values };
     }, nodeId);
     check(reloaded.arrows === 2 && reloaded.strokes === 1, "a saved and reloaded workflow shows the same arrows and stroke");
-    check(reloaded.values.length === 3 && reloaded.values[0] === inputs.hints && reloaded.values[2] === inputs.mask_strokes,
-      "the saved widgets_values are [hints, sigma, mask_strokes], the editor adds none");
+    check(reloaded.values.length === 4 && reloaded.values[0] === inputs.hints && reloaded.values[2] === inputs.mask_strokes
+      && reloaded.values[3] === true, "the saved widgets_values are [hints, sigma, mask_strokes, auto], the editor adds none");
+
+    // Auto: the motion proposed from the picture fills the painted mask and the arrows.
+    await page.waitForFunction((id) => window.app.graph.getNodeById(id).cinemagraphEditor?.frame() != null, nodeId,
+      { timeout: 60_000 });
+    await page.getByRole("button", { name: "Clear arrows" }).click();
+    await page.getByRole("button", { name: "Clear mask" }).click();
+    await page.getByRole("button", { name: "Auto", exact: true }).click();
+    const proposed = await page.waitForFunction((id) => {
+      const node = window.app.graph.getNodeById(id);
+      const get = (name) => node.widgets.find((w) => w.name === name).value;
+      return get("hints") && get("mask_strokes") ? [get("hints"), get("mask_strokes"), node.cinemagraphEditor.status
+        .textContent] : null;
+    }, nodeId, { timeout: 60_000 }).then((h) => h.jsonValue(), () => null);
+    await page.screenshot({ path: join(ARTIFACTS, "05_auto.png") });
+    log("after Auto:", proposed?.map((t) => t.slice(0, 160)).join("  |  "));
+    const autoArrows = parseHints(proposed?.[0] ?? "").arrows;
+    const autoDoc = parseStrokes(proposed?.[1] ?? "").doc;
+    check(autoArrows.length > 0 && autoDoc?.width === 512 && autoDoc.height === 384 && autoDoc.polygons.length > 0
+      && autoDoc.strokes.length === 0, `Auto puts proposed arrows (${autoArrows.length}) and polygons of the mask `
+      + `(${autoDoc?.polygons.length}) on the 512x384 frame into the widgets`);
+    check(/Auto: proposed/.test(proposed?.[2] ?? ""), "the status line says what Auto proposed");
+    const river = [[271, 283], [238, 316], [227, 349]];
+    const inside = (x, y, poly) => poly.reduce((odd, [xa, ya], i) => {
+      const [xb, yb] = poly[(i + 1) % poly.length];
+      return (ya > y) !== (yb > y) && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa ? !odd : odd;
+    }, false);
+    check(river.every(([x, y]) => autoDoc?.polygons.some((poly) => inside(x, y, poly))),
+      "the proposed mask covers the river where the shipped arrows start");
+    check(autoArrows.some(([x0, y0, x1, y1]) => y1 > y0 && autoDoc.polygons.some((poly) => inside(x0, y0, poly))),
+      "a proposed arrow starts in the mask and runs down the river, towards the viewer");
     // A labelme JSON pasted into the hints box becomes arrows (image px) + polygons of the painted mask.
     await page.getByRole("button", { name: "Clear mask" }).click();
     const labelme = { imageWidth: 1024, imageHeight: 768, shapes: [

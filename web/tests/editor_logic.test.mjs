@@ -5,8 +5,8 @@ import { describe, it } from "node:test";
 
 import {
   arrowSpeed, clampToImage, clientToView, distanceToSegment, fitImage, formatHints, formatStrokes, hitTest,
-  labelmeToEditor, parseHints, parseImageWidgetValue, parseLabelme, parseStrokes, rescaleDoc, simplifyStroke,
-  toImage, toView, viewPath,
+  labelmeToEditor, parseHints, parseImageWidgetValue, parseLabelme, parseStrokes, proposalToEditor, rescaleDoc,
+  simplifyStroke, toImage, toView, viewPath,
 } from "../cinemagraph_editor_logic.js";
 
 const close = (a, b, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${a} != ${b}`);
@@ -259,5 +259,43 @@ describe("image URLs", () => {
     assert.equal(viewPath({ filename: "mask 1.png", subfolder: "clipspace", type: "input" }, { channel: "rgb" }),
       "/view?filename=mask+1.png&type=input&subfolder=clipspace&channel=rgb");
     assert.equal(viewPath({ filename: "x.png" }), "/view?filename=x.png&type=input&subfolder=");
+  });
+});
+
+describe("the Auto button's proposal", () => {
+  const answer = {
+    width: 256, height: 192, note: "proposed river (16%)",
+    arrows: [[10, 100, 60, 100], [128.5, 120, 178.5, 121]],
+    polygons: [[[0, 90], [255, 90], [255, 140], [0, 140]]],
+    regions: [{ kind: "river", confidence: 0.99, area: 0.16 }],
+  };
+
+  it("scales arrows and polygons from the picture sent to the source image", () => {
+    const { arrows, doc, note } = proposalToEditor(answer, 512, 384);
+    assert.deepEqual(arrows, [[20, 200, 120, 200], [257, 240, 357, 242]]);
+    assert.deepEqual(doc, { width: 512, height: 384, strokes: [], polygons: [[[0, 180], [510, 180], [510, 280], [0, 280]]] });
+    assert.equal(note, "proposed river (16%)");
+  });
+
+  it("gives widget texts the node reads back", () => {
+    const { arrows, doc } = proposalToEditor(answer, 256, 192);
+    assert.equal(formatHints(arrows), "[[10, 100, 60, 100], [128.5, 120, 178.5, 121]]");
+    const again = parseStrokes(formatStrokes(doc));
+    assert.equal(again.error, null);
+    assert.deepEqual(again.doc.polygons, answer.polygons);
+    assert.deepEqual(again.doc.strokes, []);
+  });
+
+  it("says when nothing was proposed, and passes server errors on", () => {
+    const empty = proposalToEditor({ width: 64, height: 64, arrows: [], polygons: [], note: "nothing to animate" }, 64, 64);
+    assert.deepEqual(empty, { arrows: [], doc: null, note: "nothing to animate" });
+    assert.deepEqual(proposalToEditor({ error: "not a PNG" }, 64, 64), { error: "not a PNG" });
+  });
+
+  it("refuses malformed answers", () => {
+    for (const bad of [null, "x", { width: 0, height: 5 }, { width: 5, height: 5, arrows: [[1, 2, 3]] },
+      { width: 5, height: 5, polygons: [[[1, 2], [3, 4]]] }, { width: 5, height: 5, arrows: [[1, 2, 3, NaN]] }]) {
+      assert.ok(proposalToEditor(bad, 10, 10).error, JSON.stringify(bad));
+    }
   });
 });
