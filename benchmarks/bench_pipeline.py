@@ -50,7 +50,6 @@ def run_one(size: str, renderer: str, frames: int, threads: int, camera: str, de
     from cinemagraph_core.depth.prior import prior_depth
     from cinemagraph_core.layers.inpaint import ClassicalInpainter
     from cinemagraph_core.layers.ldi import build_ldi
-    from cinemagraph_core.models import Models
     from cinemagraph_core.motion.hints import make_hints
     from cinemagraph_core.points import build_point_cloud
     from cinemagraph_core.types import RenderSettings
@@ -71,7 +70,7 @@ def run_one(size: str, renderer: str, frames: int, threads: int, camera: str, de
     prior_depth(scene.image)  # warm-up of the libraries; depth itself is not counted
     t0 = time.perf_counter()
     hints = make_hints(scene.mask, scene.arrows, sigma=None, size=(h, w))
-    motion = timed("motion", lambda: pipeline.resolve_motion(scene.image, hints, None, config, Models()))
+    motion = timed("motion", lambda: pipeline.resolve_motion(scene.image, hints, None, "hints", speed=config.speed))
     ldi = timed("ldi", lambda: build_ldi(scene.image, scene.depth.depth, ClassicalInpainter()))
     features = timed("features", lambda: pipeline.resolve_features(ldi, config.features))
     cloud = timed("point cloud", lambda: build_point_cloud(ldi, features, scene.depth.K))

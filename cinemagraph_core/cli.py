@@ -119,7 +119,8 @@ def _parser() -> argparse.ArgumentParser:
                                       "mask and no arrows the motion is proposed from the image")
     r.add_argument("image", help="image file, or a folder with image.png/jpg, image.json, image_json/mask.png")
     _add_depth(r)
-    r.add_argument("--mask", help="fluid mask image: white = moves")
+    r.add_argument("--mask", help="fluid mask image (white = moves), or the .json of a mask painted in MaskHints' "
+                   "editor (its mask_strokes)")
     g = r.add_mutually_exclusive_group()
     g.add_argument("--hints", help="arrows as JSON text or a .json file: [[x0,y0,x1,y1], ...] in px of the input "
                    "image (scaled with --size)")

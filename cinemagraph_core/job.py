@@ -28,7 +28,8 @@ Text = Union[Path, str]
 class JobInputs:
     """The files of one cinemagraph.
 
-    image: the picture.  mask: fluid mask image (white = moves).  depth: depth/disparity map.
+    image: the picture.  mask: fluid mask image (white = moves), or the JSON of a mask painted in
+    MaskHints' editor (its ``mask_strokes``, ``motion.strokes``).  depth: depth/disparity map.
     hints: arrows ``[[x0, y0, x1, y1], ...]`` in px of the image.  labelme: labelme JSON ('hint*' lines
     are arrows, other shapes form the mask). hints and labelme are files (Path) or JSON text (str).
     """
@@ -96,6 +97,7 @@ def load_job(inputs: JobInputs, config) -> LoadedJob:
     """
     from .image_io import load_image, load_map, resize_map
     from .motion.hints import make_hints, parse_arrows, parse_labelme, scale_arrows
+    from .motion.strokes import strokes_mask
     from .pipeline import fit_image
 
     original = load_image(inputs.image)
@@ -104,7 +106,9 @@ def load_job(inputs: JobInputs, config) -> LoadedJob:
     source = (int(original.shape[1]), int(original.shape[2]))
     del original
     mask = None
-    if inputs.mask is not None:
+    if inputs.mask is not None and inputs.mask.suffix.lower() == ".json":
+        mask = _parsed(inputs.mask, lambda text: strokes_mask(text, size))
+    elif inputs.mask is not None:
         mask = (resize_map(load_map(inputs.mask), size, "mask", "nearest") > 0.5).float()
     if inputs.labelme is not None:
         arrows, poly_mask = _parsed(inputs.labelme, lambda text: parse_labelme(text, size=size))

@@ -151,17 +151,20 @@ def resolve_depth(image: torch.Tensor, depth_map: Optional[torch.Tensor], kind: 
 
 
 def resolve_motion(image: torch.Tensor, hints: Optional[MotionHints], flow: Optional[torch.Tensor],
-                   config: PipelineConfig, models: Models) -> MotionField:
-    """Motion field: an explicit flow, else the motion net (when present and allowed), else the hints."""
+                   choice: Motion = "auto", net=None, speed: float = 1.0, motion_size: int = MOTION_SIZE,
+                   precision: Precision = "fp32") -> MotionField:
+    """Motion field ``(2,H,W)`` px/frame: an explicit ``flow``, else the motion net ``net`` when ``choice``
+    asks for it, else the hints. speed divides the motion (official flow_scale); motion_size: the
+    motion net's square working size."""
+    check("motion", choice, MOTIONS)
     h, w = int(image.shape[1]), int(image.shape[2])
     if flow is not None:
-        return scale_speed(explicit_motion(flow, (h, w)), config.speed)
+        return scale_speed(explicit_motion(flow, (h, w)), speed)
     if hints is None:
         raise CinemagraphError("no motion given: pass flow hints (arrows or labelme JSON) and a mask, or a flow field")
-    if _learned("motion", config.motion, models.motion):
-        return learned_motion(image, hints, models.motion, (h, w), speed=config.speed,
-                              motion_size=config.motion_size, precision=models.precision)
-    return motion_from_hints(hints, (h, w), speed=config.speed, motion_size=config.motion_size)
+    if _learned("motion", choice, net):
+        return learned_motion(image, hints, net, (h, w), speed=speed, motion_size=motion_size, precision=precision)
+    return motion_from_hints(hints, (h, w), speed=speed, motion_size=motion_size)
 
 
 def _learned(stage: str, choice: str, net) -> bool:
@@ -211,7 +214,8 @@ def prepare_scene(image: torch.Tensor, *, depth: Optional[torch.Tensor | Depth] 
         proposal = propose_motion(image, dep)
         log.info("no mask and no arrows: motion proposed from the image:\n%s", describe(proposal))
         hints = proposal_hints(proposal, config.sigma)
-    motion = resolve_motion(image, hints, flow, config, models)
+    motion = resolve_motion(image, hints, flow, config.motion, models.motion, config.speed, config.motion_size,
+                            models.precision)
     report(2)
     if config.layered:
         keep = False if config.faithful and config.keep_visible is None else config.keep_visible

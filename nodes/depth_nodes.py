@@ -8,7 +8,7 @@ import torch
 from cinemagraph_core.choices import IMAGE_DEPTH_KINDS, DepthKind, check
 from cinemagraph_core.pipeline import resolve_depth
 
-from . import common, convert, models, previews
+from . import batching, common, models, previews, tensors
 from .comfy import NodeProgress
 
 log = logging.getLogger("cinemagraph")
@@ -19,9 +19,9 @@ def depth_maps(images: list[torch.Tensor], depth_image, kind: DepthKind) -> list
         return [None] * len(images)
     check("depth_kind", kind, IMAGE_DEPTH_KINDS)
     size = tuple(images[0].shape[1:])
-    maps = convert.depth_batch(depth_image, size)
-    b = convert.batch_size(image=len(images), depth_image=len(maps))
-    return [convert.pick(maps, i) for i in range(b)]
+    maps = tensors.depth_batch(depth_image, size)
+    b = batching.batch_size(image=len(images), depth_image=len(maps))
+    return [batching.pick(maps, i) for i in range(b)]
 
 
 class DepthDPT:
@@ -60,7 +60,7 @@ class DepthDPT:
         return models.fingerprint("dpt", model)
 
     def run(self, image, model: str = models.AUTO, depth_image=None, depth_kind: str = "disparity"):
-        images = convert.image_batch(image)
+        images = tensors.image_batch(image)
         maps = depth_maps(images, depth_image, depth_kind)
         net = None
         if depth_image is None:
@@ -71,7 +71,7 @@ class DepthDPT:
         progress = NodeProgress(b)
         depths = []
         for i in range(b):
-            depths.append(resolve_depth(convert.pick(images, i), maps[i], depth_kind, net))
+            depths.append(resolve_depth(batching.pick(images, i), maps[i], depth_kind, net))
             progress.item(i)(1, 1)
         preview = torch.stack([previews.depth_preview(d) for d in depths])
         return tuple(depths), preview

@@ -56,7 +56,7 @@ def propose_for_editor(data: bytes) -> dict:
 
 def mask_polygons(mask: np.ndarray) -> list[list[list[float]]]:
     """Outer outlines of the parts of an ``(h,w)`` bool mask as polygons ``[[x, y], ...]`` (px, at least 3
-    points each) that ``convert.strokes_mask`` fills back into about the same mask."""
+    points each) that ``motion.strokes.strokes_mask`` fills back into about the same mask."""
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     out = []
     for c in contours:

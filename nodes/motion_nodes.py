@@ -11,13 +11,13 @@ import numpy as np
 import torch
 
 from cinemagraph_core.errors import CinemagraphError
-from cinemagraph_core.models import Models
 from cinemagraph_core.motion.hints import make_hints, parse_arrows, parse_labelme, scale_arrows
 from cinemagraph_core.motion.propose import proposal_hints, propose_motion
-from cinemagraph_core.pipeline import MAX_SIDE, PipelineConfig, resolve_motion
+from cinemagraph_core.motion.strokes import STROKES_FORMAT, strokes_mask
+from cinemagraph_core.pipeline import MAX_SIDE, resolve_motion
 from cinemagraph_core.types import MotionHints
 
-from . import comfy, common, convert, models, previews
+from . import batching, comfy, common, models, previews, tensors
 from .comfy import NodeProgress
 
 log = logging.getLogger("cinemagraph")
@@ -27,7 +27,7 @@ HINTS_HELP = ('Arrows in image pixels as JSON, e.g. [[120, 300, 160, 310], [400,
               'image.json: "hint" lines are arrows, polygons add to the mask). Drawn with the editor below the '
               'node: drag on the picture.')
 STROKES_HELP = ("The fluid mask painted with the editor's brush/eraser, as JSON in source-image pixels ("
-                f"{convert.STROKES_FORMAT}). A connected MASK input wins over it; it wins over labelme polygons; "
+                f"{STROKES_FORMAT}). A connected MASK input wins over it; it wins over labelme polygons; "
                 "with none of them the whole image may move (or, with auto on and no arrows either, the mask is "
                 "proposed). Empty = no painted mask.")
 EMPTY_MASK = ("the MASK is empty (nothing painted). Load Image gives an empty mask when the picture has no painted "
@@ -67,7 +67,7 @@ def _arrows_and_polygons(text: str, size: tuple[int, int], source: tuple[int, in
 
 def _fallback_mask(strokes: str, polygons: Optional[torch.Tensor], size: tuple[int, int]):
     """The mask used when no MASK is connected (or it is empty), and its source name."""
-    painted = convert.strokes_mask(strokes, size)
+    painted = strokes_mask(strokes, size)
     if painted is not None:
         if not bool(painted.any()):
             raise CinemagraphError(EMPTY_STROKES)
@@ -79,12 +79,12 @@ def _fallback_mask(strokes: str, polygons: Optional[torch.Tensor], size: tuple[i
 
 def _masks(mask, fallback: Optional[torch.Tensor], source: str, size: tuple[int, int]):
     """Masks per image (None = whole image) and where each came from: 'input', 'strokes', 'polygons', 'whole image'."""
-    if mask is None or convert.is_blank(mask):
+    if mask is None or tensors.is_blank(mask):
         if mask is not None and fallback is None:
             raise CinemagraphError(EMPTY_MASK)
         return [fallback], [source]
     masks, sources = [], []
-    for m in convert.mask_batch(mask, size):
+    for m in tensors.mask_batch(mask, size):
         if float(m.max()) < 0.5:
             if fallback is None:
                 raise CinemagraphError(EMPTY_MASK)
@@ -99,14 +99,14 @@ def _masks(mask, fallback: Optional[torch.Tensor], source: str, size: tuple[int,
 def nothing_drawn(hints: str, mask=None, strokes: str = "") -> bool:
     """True when there are no arrows, no (non-empty) MASK and no painted strokes."""
     blank_text = lambda t: not (isinstance(t, str) and t.strip())  # noqa: E731
-    return blank_text(hints) and blank_text(strokes) and (mask is None or convert.is_blank(mask))
+    return blank_text(hints) and blank_text(strokes) and (mask is None or tensors.is_blank(mask))
 
 
 def hints_and_sources(image, hints: str, mask=None, sigma: float = 0.0, max_side: int = MAX_SIDE,
                       strokes: str = "", auto: bool = True) -> tuple[list[MotionHints], list[str]]:
     """``hints_for`` plus, per image, where its mask came from ('input', 'strokes', 'polygons', 'whole image',
     'proposal')."""
-    images = convert.image_batch(image, max_side=max_side)
+    images = tensors.image_batch(image, max_side=max_side)
     size = (int(images[0].shape[1]), int(images[0].shape[2]))
     if not isinstance(sigma, (int, float)) or not sigma >= 0:
         raise CinemagraphError(f"sigma must be >= 0 px (0 = default width), got {sigma}")
@@ -116,9 +116,9 @@ def hints_and_sources(image, hints: str, mask=None, sigma: float = 0.0, max_side
     arrows, polygons = _arrows_and_polygons(hints, size, (int(image.shape[1]), int(image.shape[2])))
     fallback, source = _fallback_mask(strokes, polygons, size)
     masks, sources = _masks(mask, fallback, source, size)
-    b = convert.batch_size(image=len(images), mask=len(masks))
-    items = [make_hints(convert.pick(masks, i), arrows, sigma=width, size=size) for i in range(b)]
-    return items, [convert.pick(sources, i) for i in range(b)]
+    b = batching.batch_size(image=len(images), mask=len(masks))
+    items = [make_hints(batching.pick(masks, i), arrows, sigma=width, size=size) for i in range(b)]
+    return items, [batching.pick(sources, i) for i in range(b)]
 
 
 def _proposed(img: torch.Tensor, sigma: Optional[float], i: int, count: int) -> MotionHints:
@@ -135,7 +135,7 @@ def hints_for(image, hints: str, mask=None, sigma: float = 0.0, max_side: int = 
     """MotionHints per image of a ComfyUI IMAGE batch, at the working resolution (``max_side``).
 
     Arrows are in the IMAGE's pixels (scaled when the image is downscaled). The mask: a connected
-    MASK (>= 0.5 = moves) wins over the painted ``strokes`` (``convert.strokes_mask`` JSON), which
+    MASK (>= 0.5 = moves) wins over the painted ``strokes`` (``strokes_mask`` JSON), which
     win over labelme polygons; with none of them the whole image may move. With ``auto`` and nothing
     drawn at all (``nothing_drawn``) the mask and the arrows are proposed from each image
     (``motion.propose``).
@@ -167,7 +167,7 @@ def editor_preview(image, mask: torch.Tensor, source: str) -> Optional[dict]:
         return None
     folder = Path(temp_directory())
     folder.mkdir(parents=True, exist_ok=True)
-    small = convert.image_batch(image[:1], max_side=PREVIEW_SIDE)[0]
+    small = tensors.image_batch(image[:1], max_side=PREVIEW_SIDE)[0]
     ph, pw = int(small.shape[1]), int(small.shape[2])
     rgb = (small.permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
     alpha = cv2.resize((mask.numpy() >= 0.5).astype(np.uint8) * 255, (pw, ph), interpolation=cv2.INTER_NEAREST)
@@ -245,17 +245,16 @@ class EulerianMotion:
         return models.fingerprint("motion", model)
 
     def run(self, image, hints, model: str = models.AUTO, speed: float = 1.0):
-        images = convert.image_batch(image)
-        items = convert.items_of(hints, MotionHints, "hints")
-        b = convert.batch_size(image=len(images), hints=len(items))
+        images = tensors.image_batch(image)
+        items = batching.items_of(hints, MotionHints, "hints")
+        b = batching.batch_size(image=len(images), hints=len(items))
         net = models.network("motion", model)
-        config = PipelineConfig(speed=speed, motion="learned" if net is not None else "hints").validate()
         progress = NodeProgress(b)
         fields = []
         for i in range(b):
-            img, hint = convert.pick(images, i), convert.pick(items, i)
-            convert.check_size(tuple(img.shape[1:]), hint.size, "the hints' mask",
+            img, hint = batching.pick(images, i), batching.pick(items, i)
+            tensors.check_size(tuple(img.shape[1:]), hint.size, "the hints' mask",
                                "connect the same image to MaskHints and EulerianMotion")
-            fields.append(resolve_motion(img, hint, None, config, Models(motion=net)))
+            fields.append(resolve_motion(img, hint, None, "learned" if net is not None else "hints", net, speed))
             progress.item(i)(1, 1)
         return tuple(fields), torch.stack([previews.motion_preview(f.flow) for f in fields])

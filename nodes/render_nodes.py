@@ -14,7 +14,7 @@ from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.pipeline import PipelineConfig, decoder_for, iter_rgb, make_camera
 from cinemagraph_core.types import Animation, MotionField, PointCloud, RenderedFrames, RenderSettings
 
-from . import common, convert, models
+from . import batching, common, models, tensors
 from .comfy import NodeProgress, torch_device
 
 log = logging.getLogger("cinemagraph")
@@ -84,15 +84,15 @@ class SymmetricAnimate:
     DESCRIPTION = "Symmetric animation of the 3D points (frames computed lazily when rendering)."
 
     def run(self, points, motion, frames: int = 60, symmetric: bool = True):
-        clouds = convert.items_of(points, PointCloud, "points")
-        fields = convert.items_of(motion, MotionField, "motion")
-        b = convert.batch_size(points=len(clouds), motion=len(fields))
+        clouds = batching.items_of(points, PointCloud, "points")
+        fields = batching.items_of(motion, MotionField, "motion")
+        b = batching.batch_size(points=len(clouds), motion=len(fields))
         if not isinstance(frames, int) or not 1 <= frames <= MAX_FRAMES:
             raise CinemagraphError(f"frames must be a whole number in 1..{MAX_FRAMES}, got {frames!r}")
         anims = []
         for i in range(b):
-            cloud, field = convert.pick(clouds, i), convert.pick(fields, i)
-            convert.check_size(cloud.size, field.size, "the motion field",
+            cloud, field = batching.pick(clouds, i), batching.pick(fields, i)
+            tensors.check_size(cloud.size, field.size, "the motion field",
                                "connect the same image to MaskHints/EulerianMotion and DepthDPT/LDIBuild")
             anims.append(Animation(cloud=cloud, motion=field, num_frames=frames, symmetric=bool(symmetric)))
         return (tuple(anims),)
@@ -187,7 +187,7 @@ class SplatRender:
     def run(self, animation, camera, fps: float = 25.0, radius: float = 1.5, points_per_pixel: int = 8,
             crop: int = 0, fill_holes: bool = True, backend: str = "auto", compositing: str = "auto",
             renderer: str = "auto", border: str = "zoom"):
-        anims = convert.items_of(animation, Animation, "animation")
+        anims = batching.items_of(animation, Animation, "animation")
         if not isinstance(camera, common.CameraSpec):
             raise CinemagraphError(f"camera: expected the output of a CameraPath node, got {type(camera).__name__}")
         if backend == "pytorch3d" and not pytorch3d_available():
@@ -238,14 +238,14 @@ class Decode:
         return models.fingerprint("img_decoder", decoder)
 
     def run(self, frames, decoder: str = models.AUTO):
-        videos = convert.items_of(frames, RenderedFrames, "frames")
+        videos = batching.items_of(frames, RenderedFrames, "frames")
         sizes = {v.size for v in videos}
         if len(sizes) > 1 or len({v.num_frames for v in videos}) > 1:
             raise CinemagraphError("the cinemagraphs of one batch must have the same size and frame count")
         net = models.network("img_decoder", decoder)
         progress = NodeProgress(len(videos))
         n = videos[0].num_frames
-        out = convert.FrameBatch(len(videos), n)
+        out = batching.FrameBatch(len(videos), n)
         device = torch_device()
         for i, video in enumerate(videos):
             for t, rgb in iter_rgb(video, self._decoder(video, net, decoder), progress=progress.item(i),

@@ -10,7 +10,7 @@ from cinemagraph_core.pipeline import resolve_features
 from cinemagraph_core.points import build_point_cloud
 from cinemagraph_core.types import LDI, Depth
 
-from . import common, convert, models, previews
+from . import batching, common, models, previews, tensors
 from .comfy import NodeProgress
 
 
@@ -64,15 +64,15 @@ class LDIBuild:
             visible_pixels: str = models.AUTO):
         if visible_pixels not in VISIBLE_PIXELS:
             raise CinemagraphError(f"visible_pixels must be one of {', '.join(VISIBLE_PIXELS)}, got {visible_pixels!r}")
-        images = convert.image_batch(image)
-        depths = convert.items_of(depth, Depth, "depth")
-        b = convert.batch_size(image=len(images), depth=len(depths))
+        images = tensors.image_batch(image)
+        depths = batching.items_of(depth, Depth, "depth")
+        b = batching.batch_size(image=len(images), depth=len(depths))
         backend = models.inpainter(inpainter) if layered else None
         progress = NodeProgress(b)
         ldis = []
         for i in range(b):
-            img, dep = convert.pick(images, i), convert.pick(depths, i)
-            convert.check_size(tuple(img.shape[1:]), dep.size, "the depth",
+            img, dep = batching.pick(images, i), batching.pick(depths, i)
+            tensors.check_size(tuple(img.shape[1:]), dep.size, "the depth",
                                "connect the same image to DepthDPT and LDIBuild")
             if layered:
                 ldis.append(build_ldi(img, dep.depth, backend, progress=progress.item(i),
@@ -112,15 +112,15 @@ class FeaturePointCloud:
         return models.fingerprint("feature_net", features)
 
     def run(self, ldi, depth, features: str = models.AUTO):
-        ldis = convert.items_of(ldi, LDI, "ldi")
-        depths = convert.items_of(depth, Depth, "depth")
-        b = convert.batch_size(ldi=len(ldis), depth=len(depths))
+        ldis = batching.items_of(ldi, LDI, "ldi")
+        depths = batching.items_of(depth, Depth, "depth")
+        b = batching.batch_size(ldi=len(ldis), depth=len(depths))
         net = models.network("feature_net", features)
         progress = NodeProgress(b)
         clouds = []
         for i in range(b):
-            layers, dep = convert.pick(ldis, i), convert.pick(depths, i)
-            convert.check_size(layers.size, dep.size, "the depth", "connect the DepthDPT that fed LDIBuild")
+            layers, dep = batching.pick(ldis, i), batching.pick(depths, i)
+            tensors.check_size(layers.size, dep.size, "the depth", "connect the DepthDPT that fed LDIBuild")
             feats = resolve_features(layers, "learned" if net is not None else "rgba", net)
             clouds.append(build_point_cloud(layers, feats, dep.K))
             progress.item(i)(1, 1)

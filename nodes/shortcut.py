@@ -9,7 +9,7 @@ from cinemagraph_core.pipeline import (PipelineConfig, decoder_for, iter_rgb, ma
 from cinemagraph_core.progress import scaled
 from cinemagraph_core.types import RenderSettings
 
-from . import common, convert
+from . import batching, common, tensors
 from .comfy import NodeProgress, torch_device
 from .common import CameraSpec
 from .depth_nodes import depth_maps
@@ -85,13 +85,13 @@ class Cinemagraph3D:
             amplitude: float = 1.0, speed: float = 1.0, max_side: int = 768, crop: int = 0, models: str = "auto",
             renderer: str = "auto", border: str = "zoom", mask=None, depth_image=None, depth_kind: str = "disparity",
             backend: str = "auto", auto: bool = True):
-        images = convert.image_batch(image, max_side=max_side)
+        images = tensors.image_batch(image, max_side=max_side)
         if auto and nothing_drawn(hints, mask):
             hint_items = [None] * len(images)  # prepare_scene proposes the motion, with the scene's depth
         else:
             hint_items = hints_for(image, hints, mask, max_side=max_side, auto=False)
         maps = depth_maps(images, depth_image, depth_kind)
-        b = convert.batch_size(image=len(images), mask=len(hint_items), depth_image=len(maps))
+        b = batching.batch_size(image=len(images), mask=len(hint_items), depth_image=len(maps))
         config = PipelineConfig(num_frames=frames, fps=fps, speed=speed, camera=camera, amplitude=amplitude,
                                 depth_kind=depth_kind, max_side=max_side,
                                 render=RenderSettings(crop=crop, renderer=renderer, border=border, backend=backend)
@@ -101,12 +101,12 @@ class Cinemagraph3D:
         check_camera(CameraSpec(camera, amplitude))
         nets = self._networks(models)
         progress = NodeProgress(b)
-        out = convert.FrameBatch(b, frames)
+        out = batching.FrameBatch(b, frames)
         for i in range(b):
             report = progress.item(i)
             total = PREPARE_STEPS + frames
-            scene = prepare_scene(convert.pick(images, i), depth=convert.pick(maps, i),
-                                  hints=convert.pick(hint_items, i), config=config, models=nets,
+            scene = prepare_scene(batching.pick(images, i), depth=batching.pick(maps, i),
+                                  hints=batching.pick(hint_items, i), config=config, models=nets,
                                   progress=scaled(report, 0, PREPARE_STEPS, total))
             video = make_frames(scene, config)
             for t, rgb in iter_rgb(video, decoder_for(video, config.decoder, nets.img_decoder),

@@ -97,6 +97,28 @@ def test_render_from_files_in_every_format(tmp_path, scene_files, suffix):
     assert video.shape == (4, h - 16, w - 16, 3)
 
 
+def test_a_mask_painted_in_the_editor_is_read_from_its_json(tmp_path, scene_files, capsys):
+    """--mask takes MaskHints' mask_strokes JSON too (drawn on a 2x copy: scaled), rasterised as the node does."""
+    from cinemagraph_core.job import JobInputs, load_job
+    from cinemagraph_core.settings import config_from_settings
+
+    d, scene = scene_files
+    h, w = scene.mask.shape
+    strokes = tmp_path / "strokes.json"
+    strokes.write_text(json.dumps({"width": 2 * w, "height": 2 * h, "strokes": [], "polygons": [
+        [[0, h], [2 * w - 1, h], [2 * w - 1, 2 * h - 1], [0, 2 * h - 1]]]}))
+    job = load_job(JobInputs(image=d / "image.png", mask=strokes, hints=d / "arrows.json"),
+                   config_from_settings({"size": max(h, w)}))
+    rows = job.hints.mask.sum(dim=1)
+    assert float(rows[: h // 2 - 1].sum()) == 0.0 and bool((rows[h // 2 + 1:] == w).all())
+    out = tmp_path / "painted.mp4"
+    assert main(["render", str(d / "image.png"), "--out", str(out), "--mask", str(strokes), "--hints",
+                 str(d / "arrows.json"), *FAST]) == 0
+    strokes.write_text('{"width": 10, "height": 10, "strokes": [{"mode": "paint"}]}')
+    assert main(["render", str(d / "image.png"), "--out", str(out), "--mask", str(strokes), *FAST]) == 2
+    assert "strokes.json" in capsys.readouterr().err
+
+
 def test_render_an_official_demo_folder(tmp_path, scene_files):
     d, scene = scene_files
     folder = tmp_path / "demo0"

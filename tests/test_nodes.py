@@ -23,8 +23,8 @@ from nodes.shortcut import Cinemagraph3D
 from nodes_fixtures import COLS, H, ROWS, W, arrows_json, depth_image, image, mask
 
 REPO = Path(__file__).resolve().parents[1]
-STAGE_IDS = ("DepthDPT", "EulerianMotion", "MaskHints", "LDIBuild", "FeaturePointCloud", "SymmetricAnimate",
-             "SplatRender", "Decode")
+STAGE_IDS = ("CinemagraphDepthDPT", "CinemagraphEulerianMotion", "CinemagraphMaskHints", "CinemagraphLDIBuild",
+             "CinemagraphFeaturePointCloud", "CinemagraphSymmetricAnimate", "CinemagraphSplatRender", "CinemagraphDecode")
 FRAMES = 3
 
 
@@ -50,7 +50,9 @@ def single():
 
 def test_registration_ids_category_tooltips():
     ids = set(nodes.NODE_CLASS_MAPPINGS)
-    assert set(STAGE_IDS) <= ids and {"CameraPath", "Cinemagraph3D"} <= ids
+    assert set(STAGE_IDS) <= ids and {"CinemagraphCameraPath", "Cinemagraph3D"} <= ids
+    current = {i for i in ids if not getattr(nodes.NODE_CLASS_MAPPINGS[i], "DEPRECATED", False)}
+    assert all(i.startswith("Cinemagraph") for i in current), "every node the search shows carries the prefix"
     assert set(nodes.NODE_DISPLAY_NAME_MAPPINGS) == ids
     for name, cls in nodes.NODE_CLASS_MAPPINGS.items():
         assert cls.CATEGORY == common.CATEGORY, name
@@ -60,6 +62,22 @@ def test_registration_ids_category_tooltips():
         for section in spec.values():
             for inp, entry in section.items():
                 assert isinstance(entry[1].get("tooltip"), str) and entry[1]["tooltip"], f"{name}.{inp}"
+
+
+def test_old_ids_are_deprecated_aliases_of_the_prefixed_nodes():
+    """Workflows saved before the prefix name DepthDPT, MaskHints, ...: still registered, flagged deprecated
+    (ComfyUI hides them from the search), the same inputs, outputs and behaviour as the prefixed node."""
+    assert set(nodes.LEGACY_IDS) == {i[len("Cinemagraph"):] for i in STAGE_IDS} | {"CameraPath"}
+    for old, new in nodes.LEGACY_IDS.items():
+        alias, cls = nodes.NODE_CLASS_MAPPINGS[old], nodes.NODE_CLASS_MAPPINGS[new]
+        assert alias.DEPRECATED is True and not getattr(cls, "DEPRECATED", False)
+        assert issubclass(alias, cls) and alias.INPUT_TYPES() == cls.INPUT_TYPES()
+        assert (alias.RETURN_TYPES, alias.FUNCTION, alias.CATEGORY) == (cls.RETURN_TYPES, cls.FUNCTION, cls.CATEGORY)
+        assert "old ID" in nodes.NODE_DISPLAY_NAME_MAPPINGS[old]
+    img = image()
+    old = nodes.NODE_CLASS_MAPPINGS["MaskHints"]().run(img, arrows_json(), 0.0, mask=mask())
+    new = MaskHints().run(img, arrows_json(), 0.0, mask=mask())
+    assert torch.equal(old[0][0].mask, new[0][0].mask) and old[0][0].arrows == new[0][0].arrows
 
 
 def test_root_package_loads_like_comfyui(monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cinemagraph_core.errors import CinemagraphError
-from nodes import convert
+from nodes import tensors
 from nodes.depth_nodes import DepthDPT
 from nodes.motion_nodes import MaskHints
 from nodes.render_nodes import CameraPath
@@ -56,7 +56,7 @@ def _works_or_clear_error(call) -> None:
 @SETTINGS
 @given(shape=shapes, dtype=dtypes, fill=fills)
 def test_any_image_tensor(shape, dtype, fill):
-    _works_or_clear_error(lambda: convert.image_batch(_tensor(shape, dtype, fill)))
+    _works_or_clear_error(lambda: tensors.image_batch(_tensor(shape, dtype, fill)))
 
 
 @SETTINGS

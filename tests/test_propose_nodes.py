@@ -15,7 +15,8 @@ import torch.nn.functional as F
 from cinemagraph_core.demo_scene import demo_photo
 from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.motion.propose import NOTHING, propose_motion
-from nodes import convert, editor_route
+from cinemagraph_core.motion.strokes import strokes_mask
+from nodes import editor_route
 from nodes.motion_nodes import MaskHints, hints_and_sources
 from nodes.shortcut import Cinemagraph3D
 
@@ -106,7 +107,7 @@ def test_auto_button_route_answers_what_the_node_reads_back(photo):
     assert [r["kind"] for r in answer["regions"]] == [r.kind for r in proposal.regions]
     assert [tuple(a) for a in answer["arrows"]] == list(proposal.arrows)
     doc = json.dumps({"width": W, "height": H, "strokes": [], "polygons": answer["polygons"]})
-    filled = convert.strokes_mask(doc, (H, W)) > 0.5
+    filled = strokes_mask(doc, (H, W)) > 0.5
     want = proposal.mask > 0.5
     assert float((filled & want).sum() / (filled | want).sum()) > 0.95
     (hint,), used = MaskHints().run(eight_bit, json.dumps(answer["arrows"]), 0.0, mask_strokes=doc)

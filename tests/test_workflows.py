@@ -156,12 +156,17 @@ def test_cpu_workflows_need_no_model_files(name):
             assert node["widgets_values"][0] in inputs, f"{name}: input file {node['widgets_values'][0]} not shipped"
 
 
-def widget_value(node: dict, key: str):
-    """Value of widget ``key`` of a pack node (widgets_values follow the INPUT_TYPES order)."""
+def widget_index(node: dict, key: str) -> int:
+    """Position of widget ``key`` of a pack node in its widgets_values (they follow the INPUT_TYPES order)."""
     spec = nodes.NODE_CLASS_MAPPINGS[node["type"]].INPUT_TYPES()
     names = [k for sec in ("required", "optional") for k, v in spec.get(sec, {}).items()
              if isinstance(v[0], list) or v[0] in WIDGET_TYPES]
-    return node["widgets_values"][names.index(key)]
+    return names.index(key)
+
+
+def widget_value(node: dict, key: str):
+    """Value of widget ``key`` of a pack node."""
+    return node["widgets_values"][widget_index(node, key)]
 
 
 def downstream(wf: dict, start: int) -> set[str]:
@@ -183,10 +188,11 @@ def test_camera_and_frame_count_rerun_only_the_render():
     """In the stage workflow a new camera or frame count re-runs rendering only (ComfyUI caches the rest)."""
     wf = load(REPO / "workflows" / "cinemagraph_stages.json")
     ids = {n["type"]: n["id"] for n in wf["nodes"]}
-    render_only = {"SplatRender", "Decode", "CreateVideo", "SaveVideo", "SaveAnimatedWEBP"}
-    assert downstream(wf, ids["CameraPath"]) - render_only == {"CameraPath"}
-    assert downstream(wf, ids["SymmetricAnimate"]) - render_only == {"SymmetricAnimate"}
-    assert {"DepthDPT", "LDIBuild", "EulerianMotion"}.isdisjoint(downstream(wf, ids["SymmetricAnimate"]))
+    c = "Cinemagraph"
+    render_only = {c + "SplatRender", c + "Decode", "CreateVideo", "SaveVideo", "SaveAnimatedWEBP"}
+    assert downstream(wf, ids[c + "CameraPath"]) - render_only == {c + "CameraPath"}
+    assert downstream(wf, ids[c + "SymmetricAnimate"]) - render_only == {c + "SymmetricAnimate"}
+    assert {c + "DepthDPT", c + "LDIBuild", c + "EulerianMotion"}.isdisjoint(downstream(wf, ids[c + "SymmetricAnimate"]))
 
 
 def test_zero_click_workflow_draws_nothing():
@@ -203,3 +209,55 @@ def test_txt2img_workflow_names_its_checkpoint():
     ckpt = next(n for n in wf["nodes"] if n["type"] == "CheckpointLoaderSimple")["widgets_values"][0]
     readme = (REPO / "workflows" / "README.md").read_text()
     assert re.search(re.escape(ckpt), readme), "the README must say which SD checkpoint workflow 3 needs"
+
+
+TITLE_HEIGHT = 30
+"""px of a node's title bar, drawn above its saved position."""
+
+
+def editor_size() -> tuple[int, int]:
+    """The size the MaskHints editor gives its node at least (NODE_SIZE in web/cinemagraph_editor.js)."""
+    found = re.search(r"const NODE_SIZE = \[(\d+), (\d+)\]", (REPO / "web" / "cinemagraph_editor.js").read_text())
+    return int(found.group(1)), int(found.group(2))
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_node_covers_another(path):
+    """At their saved sizes, title bars included (MaskHints at least as large as its editor makes it),
+    no two nodes overlap on the canvas."""
+    wf = load(path)
+    boxes = []
+    for n in wf["nodes"]:
+        (x, y), (w, h) = n["pos"], n["size"]
+        if n["type"] in ("CinemagraphMaskHints", "MaskHints"):
+            w, h = max(w, editor_size()[0]), max(h, editor_size()[1])
+        boxes.append((n["id"], n["type"], x, y - TITLE_HEIGHT, x + w, y + h))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not (a[2] < b[4] and b[2] < a[4] and a[3] < b[5] and b[3] < a[5]), f"{path.name}: {a[:2]} covers {b[:2]}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_arrows_lie_inside_their_picture(path):
+    """Every arrow (start and end) of a pack node lies inside the picture its image input loads."""
+    from PIL import Image
+
+    from cinemagraph_core.motion.hints import parse_arrows
+
+    wf = load(path)
+    by_id = {n["id"]: n for n in wf["nodes"]}
+    origin = {link[0]: link[1] for link in wf["links"]}
+    for node in executable(wf):
+        entry = input_spec(node["type"], "hints") if node["type"] in nodes.NODE_CLASS_MAPPINGS else None
+        if entry is None or kind_of(entry) != "STRING":
+            continue
+        text = widget_value(node, "hints")
+        if not text.strip() or text.lstrip().startswith("{"):
+            continue  # nothing drawn, or labelme (its own imageWidth x imageHeight, checked by its parser)
+        link = next(i["link"] for i in node["inputs"] if i["name"] == "image")
+        source = by_id[origin[link]]
+        assert source["type"] == "LoadImage", f"{path.name}: arrows drawn on a picture no file gives"
+        w, h = Image.open(REPO / "workflows" / "inputs" / source["widgets_values"][0]).size
+        for x0, y0, x1, y1 in parse_arrows(text):
+            assert 0 <= min(x0, x1) and max(x0, x1) < w and 0 <= min(y0, y1) and max(y0, y1) < h, \
+                f"{path.name}: arrow {(x0, y0, x1, y1)} leaves the {w}x{h} picture"

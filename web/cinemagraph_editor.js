@@ -10,9 +10,9 @@ import { app } from "../../scripts/app.js";
 import { api } from "../../scripts/api.js";
 import * as L from "./cinemagraph_editor_logic.js";
 
-const NODE_TYPE = "MaskHints";
+const NODE_TYPES = new Set(["CinemagraphMaskHints", "MaskHints"]); // the second: deprecated ID of old workflows
 const MIN_HEIGHT = 300;
-const NODE_SIZE = [420, 640];
+const NODE_SIZE = [520, 720]; // the shipped workflows leave this much room for it (tests/test_workflows.py)
 const HANDLE_PX = 5;
 const HIT_PX = 8;
 const NEW_ARROW_MIN_PX = 4;
@@ -115,6 +115,7 @@ class MotionEditor {
     radius.title = "Brush radius in image pixels";
     radius.style.cssText = "width:70px";
     this.radiusLabel = document.createElement("span");
+    this.radiusInput = radius;
     radius.addEventListener("input", () => {
       this.radius = Number(radius.value);
       this.updateStatus();
@@ -189,6 +190,7 @@ class MotionEditor {
     if (strokes !== this.seen.strokes) {
       this.seen.strokes = strokes;
       const parsed = L.parseStrokes(strokes);
+      if (!this.doc && parsed.doc) this.setRadius(L.lastBrushRadius(parsed.doc, this.radius));
       this.doc = parsed.doc;
       this.strokesError = parsed.error;
       changed = true;
@@ -660,6 +662,11 @@ class MotionEditor {
     ctx.stroke();
   }
 
+  setRadius(r) {
+    this.radius = r;
+    if (this.radiusInput) this.radiusInput.value = String(r);
+  }
+
   updateStatus() {
     this.radiusLabel.textContent = `${this.radius} px`;
     const lines = [];
@@ -698,7 +705,7 @@ class MotionEditor {
 app.registerExtension({
   name: "cinemagraph.MaskHintsEditor",
   async beforeRegisterNodeDef(nodeType, nodeData) {
-    if (nodeData?.name !== NODE_TYPE) return;
+    if (!NODE_TYPES.has(nodeData?.name)) return;
     const onNodeCreated = nodeType.prototype.onNodeCreated;
     nodeType.prototype.onNodeCreated = function (...args) {
       const result = onNodeCreated?.apply(this, args);

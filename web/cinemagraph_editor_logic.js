@@ -271,6 +271,13 @@ export function formatStrokes(doc) {
   return JSON.stringify(out);
 }
 
+/** The brush radius (image px, 1..200) a drawing was last painted with (its last stroke's), else `fallback`:
+ * a reloaded workflow's editor offers the brush the user had. */
+export function lastBrushRadius(doc, fallback) {
+  const last = doc?.strokes?.[doc.strokes.length - 1];
+  return last ? Math.max(1, Math.min(200, Math.round(last.radius))) : fallback;
+}
+
 /** A stroke document drawn on another size, rescaled to W x H (radius by the mean factor, as the node does). */
 export function rescaleDoc(doc, W, H) {
   if (doc.width === W && doc.height === H) return doc;

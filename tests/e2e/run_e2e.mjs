@@ -8,7 +8,7 @@
 //
 // Environment: COMFY_HOME (folder with ComfyUI/ and venv/, default ../comfy beside the repository),
 // CHROMIUM (default /usr/bin/chromium), E2E_FRAMES (frames rendered, default 4), E2E_TIMEOUT_S (600).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -44,8 +44,11 @@ async function main() {
   const { page, url } = session;
   const { page: pageErrors, console: consoleErrors, http: missing } = session.errors;
   try {
-    const info = await getJson(`${url}/object_info/MaskHints`);
-    check(info.MaskHints?.input?.optional?.mask_strokes, "the server knows MaskHints.mask_strokes");
+    const info = await getJson(`${url}/object_info/CinemagraphMaskHints`);
+    check(info.CinemagraphMaskHints?.input?.optional?.mask_strokes, "the server knows CinemagraphMaskHints.mask_strokes");
+    const legacy = await getJson(`${url}/object_info/MaskHints`);
+    check(legacy.MaskHints?.deprecated === true && !info.CinemagraphMaskHints.deprecated,
+      "the old ID MaskHints is registered as a deprecated alias (hidden from the search), the prefixed one is not");
     const extensions = await getJson(`${url}/extensions`);
     check(extensions.some((e) => e.endsWith(`/${PACK}/cinemagraph_editor.js`)), "the editor is served from WEB_DIRECTORY");
 
@@ -53,8 +56,8 @@ async function main() {
     await loadWorkflow(page, WORKFLOW);
     const nodeId = await page.evaluate((frames) => {
       const graph = window.app.graph;
-      const hints = graph.nodes.find((n) => n.type === "MaskHints");
-      const animate = graph.nodes.find((n) => n.type === "SymmetricAnimate");
+      const hints = graph.nodes.find((n) => n.type === "CinemagraphMaskHints");
+      const animate = graph.nodes.find((n) => n.type === "CinemagraphSymmetricAnimate");
       animate.widgets.find((w) => w.name === "frames").value = frames;
       // Use the painted mask: disconnect Load Image's MASK from MaskHints (a connected MASK wins over strokes).
       hints.disconnectInput(hints.inputs.findIndex((i) => i.name === "mask"));
@@ -231,9 +234,14 @@ async function main() {
       const node = window.app.graph.getNodeById(id);
       node.cinemagraphEditor.sync();
       const values = saved.nodes.find((n) => n.id === id).widgets_values;
-      return { arrows: node.cinemagraphEditor.arrows.length, strokes: node.cinemagraphEditor.doc?.strokes.length ?? 0, values };
+      const editor = node.cinemagraphEditor;
+      return { arrows: editor.arrows.length, strokes: editor.doc?.strokes.length ?? 0, values, radius: editor.radius,
+        slider: Number(editor.radiusInput.value), size: [...node.size] };
     }, nodeId);
     check(reloaded.arrows === 2 && reloaded.strokes === 1, "a saved and reloaded workflow shows the same arrows and stroke");
+    check(reloaded.radius === 22 && reloaded.slider === 22, `the reloaded editor offers the brush it was painted with `
+      + `(radius ${reloaded.radius}, slider ${reloaded.slider})`);
+    log("MaskHints node size after reload:", reloaded.size.join("x"));
     check(reloaded.values.length === 4 && reloaded.values[0] === inputs.hints && reloaded.values[2] === inputs.mask_strokes
       && reloaded.values[3] === true, "the saved widgets_values are [hints, sigma, mask_strokes, auto], the editor adds none");
 
@@ -257,7 +265,7 @@ async function main() {
       && autoDoc.strokes.length === 0, `Auto puts proposed arrows (${autoArrows.length}) and polygons of the mask `
       + `(${autoDoc?.polygons.length}) on the 512x384 frame into the widgets`);
     check(/Auto: proposed/.test(proposed?.[2] ?? ""), "the status line says what Auto proposed");
-    const river = [[271, 283], [238, 316], [227, 349]];
+    const river = [[271, 283], [238, 316], [227, 343]];
     const inside = (x, y, poly) => poly.reduce((odd, [xa, ya], i) => {
       const [xb, yb] = poly[(i + 1) % poly.length];
       return (ya > y) !== (yb > y) && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa ? !odd : odd;
@@ -283,6 +291,25 @@ async function main() {
     check(JSON.stringify(parseHints(pasted[0]).arrows) === JSON.stringify([[290, 260, 300, 300]])
       && pastedDoc?.width === 1024 && pastedDoc.polygons.length === 1 && pastedDoc.strokes.length === 0,
     "a pasted labelme JSON is converted to arrows in image px and a polygon of the painted mask");
+
+    // Every shipped workflow as the frontend lays it out (its own minimum node sizes): no node covers another.
+    for (const name of readdirSync(join(REPO, "workflows")).filter((f) => f.endsWith(".json")).sort()) {
+      await loadWorkflow(page, join(REPO, "workflows", name));
+      await sleep(500);
+      const layout = await page.evaluate(() => {
+        const title = window.LiteGraph?.NODE_TITLE_HEIGHT ?? 30;
+        const boxes = window.app.graph.nodes.map((n) => ({ name: `${n.type}#${n.id}`, size: [...n.size],
+          x0: n.pos[0], y0: n.pos[1] - title, x1: n.pos[0] + n.size[0], y1: n.pos[1] + n.size[1] }));
+        const overlaps = [];
+        boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => {
+          if (a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1) overlaps.push(`${a.name} / ${b.name}`);
+        }));
+        return { overlaps, sizes: boxes.map((b) => `${b.name} ${b.size.map(Math.round).join("x")}`) };
+      });
+      log(`${name} node sizes:`, layout.sizes.join(", "));
+      check(layout.overlaps.length === 0, `${name}: no node covers another at the sizes the frontend gives them`
+        + (layout.overlaps.length ? ` (${layout.overlaps.join("; ")})` : ""));
+    }
 
     // ComfyUI itself asks a fresh user folder for optional files (user.css, saved workflows...) and gets 404s.
     const ours = consoleErrors.filter((e) => !/^Failed to load resource/.test(e) || /cinemagraph|\/view\?/.test(e));

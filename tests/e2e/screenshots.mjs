@@ -33,7 +33,7 @@ const SCALE = Number(process.env.SHOTS_SCALE ?? 1.5);
 const SHOTS = [
   { workflow: "cinemagraph_oneclick.json", doc: "workflow_oneclick.png", framesNode: "Cinemagraph3D",
     viewport: { width: 1600, height: 900 } },
-  { workflow: "cinemagraph_stages.json", doc: "workflow_stages.png", framesNode: "SymmetricAnimate",
+  { workflow: "cinemagraph_stages.json", doc: "workflow_stages.png", framesNode: "CinemagraphSymmetricAnimate",
     viewport: { width: 1920, height: 1000 } },
 ];
 // Most colours first; a picture over MAX_BYTES is quantised again with fewer. Prints "colours bytes

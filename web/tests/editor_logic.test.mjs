@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 
 import {
   arrowSpeed, clampToImage, clientToView, distanceToSegment, fitImage, formatHints, formatStrokes, hitTest,
-  labelmeToEditor, parseHints, parseImageWidgetValue, parseLabelme, parseStrokes, proposalToEditor, rescaleDoc,
+  labelmeToEditor, lastBrushRadius, parseHints, parseImageWidgetValue, parseLabelme, parseStrokes, proposalToEditor, rescaleDoc,
   simplifyStroke, toImage, toView, viewPath,
 } from "../cinemagraph_editor_logic.js";
 
@@ -297,5 +297,19 @@ describe("the Auto button's proposal", () => {
       { width: 5, height: 5, polygons: [[[1, 2], [3, 4]]] }, { width: 5, height: 5, arrows: [[1, 2, 3, NaN]] }]) {
       assert.ok(proposalToEditor(bad, 10, 10).error, JSON.stringify(bad));
     }
+  });
+});
+
+describe("brush radius of a reloaded drawing", () => {
+  it("is the last stroke's, rounded and kept within the slider's range", () => {
+    const doc = { width: 10, height: 10, polygons: [], strokes: [
+      { mode: "paint", radius: 8, points: [[1, 1]] }, { mode: "erase", radius: 22.4, points: [[2, 2]] }] };
+    assert.equal(lastBrushRadius(doc, 16), 22);
+    assert.equal(lastBrushRadius({ ...doc, strokes: [{ mode: "paint", radius: 900, points: [[1, 1]] }] }, 16), 200);
+  });
+
+  it("keeps the current radius when nothing was painted", () => {
+    assert.equal(lastBrushRadius({ width: 10, height: 10, strokes: [], polygons: [[[0, 0], [1, 0], [1, 1]]] }, 16), 16);
+    assert.equal(lastBrushRadius(null, 16), 16);
   });
 });
