@@ -10,9 +10,10 @@ Direction by kind (angles in image coordinates, y down):
 * ``lake`` (open water): towards the viewer (down the image), as waves roll in to the shore.
 
 Water flowing towards the viewer (a lake, a river coming down the image) slows with perspective: its
-image speed is the kind's speed times ``perspective``: ``(near / depth)^2`` of the picture's nearest
-water (over all its water regions, so one lake seen in pieces between trees moves at one speed at one
-depth), brought down linearly to 0 at ``FAR_STILL``, so the far water and the far shore stay still
+image speed is the speed of the kind of the picture's largest such region (all water coming towards the
+viewer is taken as one body: a lake seen in pieces between trees moves at one pace) times
+``perspective``: ``(near / depth)^2`` of the picture's nearest water (over all its water regions),
+brought down linearly to 0 at ``FAR_STILL``, so the far water and the far shore stay still
 (waves far away are smaller than a pixel; moving them would double the far shore at mid-loop) and
 do not pull the sky in at the horizon. Its arrows (twice as many, at most ``MAX_ARROWS``) are spread
 from the far end to the near one and shortened the same way (to at least ``MIN_PERSPECTIVE``, so each
@@ -98,16 +99,17 @@ def perspective(depth, near: float):
 
 
 def region_arrows(kind: str, stats: RegionStats, mask: np.ndarray, size: tuple[int, int],
-                  depth: np.ndarray, near: float) -> tuple[Arrow, ...]:
+                  depth: np.ndarray, near: float, speed: float) -> tuple[Arrow, ...]:
     """Arrows in px of an image of ``size`` (H, W) for a region of ``kind``.
 
     mask: ``(h,w)`` bool, the region at the analysis resolution (not empty); depth: ``(h,w)`` depth
     at the same resolution and near: ``water_near`` of the picture (used for water's perspective).
+    speed: px/frame (of the nearest water, for water coming towards the viewer), e.g. ``region_speed``.
     """
     h, w = mask.shape
     H, W = size
     dx, dy = direction(kind, stats)
-    length = HINT_DIVISOR * region_speed(kind, W)
+    length = HINT_DIVISOR * speed
     towards = towards_viewer(kind, stats)
     out = []
     count = min(MAX_ARROWS, 2 * arrow_count(stats.area)) if towards else arrow_count(stats.area)

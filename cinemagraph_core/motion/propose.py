@@ -97,17 +97,20 @@ def propose_motion(image: torch.Tensor, depth: Optional[Union[Depth, torch.Tenso
     regions = []
     full_depth = None
     near = water_near([c.mask for c in candidates if c.kind in ("lake", "river")], depth_map)
+    towards = [towards_viewer(c.kind, c.stats) for c in candidates]
+    body = max((c for c, t in zip(candidates, towards) if t), key=lambda c: c.stats.area, default=None)
     masks = _apart(_full_masks([c.mask for c in candidates], img, small), size[1] // REGION_GAP_WIDTH)
-    for c, mask in zip(candidates, masks):
+    for c, mask, coming in zip(candidates, masks, towards):
         if c.kind == "clouds":
             mask = _sky_mask(mask, img, float(c.stats.lab[0]), sky.reason == "haze")
         if bool(mask.any()):
-            speed = None
-            if towards_viewer(c.kind, c.stats):
+            speed, pace = None, region_speed(c.kind, size[1])
+            if coming:  # one body of water coming towards the viewer: its largest piece's kind sets the pace
+                pace = region_speed(body.kind, size[1])
                 full_depth = _depth_map(depth, size, horizon) if full_depth is None else full_depth
-                speed = torch.from_numpy(region_speed(c.kind, size[1]) * perspective(full_depth, near)).float()
+                speed = torch.from_numpy(pace * perspective(full_depth, near)).float()
             regions.append(FluidRegion(c.kind, mask, round(c.confidence, 3),
-                                       region_arrows(c.kind, c.stats, c.mask, size, depth_map, near), speed))
+                                       region_arrows(c.kind, c.stats, c.mask, size, depth_map, near, pace), speed))
     note = _note(regions, sky.reason if sky.selected.any() and not sky.animated else None, grey)
     return MotionProposal(tuple(regions), size, note)
 
