@@ -86,6 +86,17 @@ def _reference_dir() -> Path:
     return DEFAULT_GOLDEN.parent
 
 
+def manifest_entries(name: str) -> list:
+    """``[key, shape, dtype]`` of every state-dict entry of the official network ``name``
+    (``manifests/NAME.json`` of the reference set), in order."""
+    return json.loads((_reference_dir() / "manifests" / f"{name}.json").read_text())["state_dict"]
+
+
+def manifest_shapes(name: str) -> dict:
+    """State-dict key -> shape tuple of the official network ``name``, in order."""
+    return {k: tuple(shape) for k, shape, _ in manifest_entries(name)}
+
+
 def recipe_weights(seed: int) -> Path:
     """Folder with the five official-format recipe checkpoints for ``seed`` (generated once, cached).
 

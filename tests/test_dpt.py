@@ -1,5 +1,4 @@
 """DPT-Hybrid: official layout, golden forward, the official pre/post-processing chain, loader errors."""
-import json
 import os
 import shutil
 import socket
@@ -21,11 +20,6 @@ from cinemagraph_core.nets.dpt import DPTDepthModel, load_dpt, resize_pos_embed
 FORWARD = "dpt_forward"
 CHAIN = "input_data"
 DPT_FILE = NETWORKS["dpt"].filename
-
-
-def manifest() -> dict:
-    path = golden._reference_dir() / "manifests" / "DPT_hybrid_DPTDepthModel.json"
-    return {k: tuple(shape) for k, shape, _ in json.loads(path.read_text())["state_dict"]}
 
 
 def recipe_file(stem: str, name: str = DPT_FILE):
@@ -65,7 +59,7 @@ class FakeDPT(nn.Module):
 
 def test_state_dict_equals_official_layout(meta_model):
     sd = meta_model.state_dict()
-    expected = manifest()
+    expected = golden.manifest_shapes("DPT_hybrid_DPTDepthModel")
     assert list(sd) == list(expected) and len(sd) == 368
     assert {k: tuple(v.shape) for k, v in sd.items()} == expected
 

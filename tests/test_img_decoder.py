@@ -1,5 +1,4 @@
 """The ImgDecoder: checkpoint layout, two-side blend, golden outputs, size rules, loader errors."""
-import json
 
 import pytest
 import torch
@@ -10,11 +9,6 @@ from cinemagraph_core.nets.img_decoder import ImgDecoder, load_img_decoder
 from cinemagraph_core.weights import load_file, save_safetensors
 
 STEM = "img_decoder_forward"
-
-
-def manifest(name: str) -> dict:
-    entries = json.loads((golden._reference_dir() / "manifests" / f"{name}.json").read_text())["state_dict"]
-    return {k: tuple(shape) for k, shape, _ in entries}
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +37,8 @@ def test_golden_outputs(net, sides):
 
 def test_state_dict_matches_official_layout():
     sd = ImgDecoder().state_dict()
-    assert list(sd) == list(manifest("img_decoder_ImgDecoder"))
-    assert {k: tuple(v.shape) for k, v in sd.items()} == manifest("img_decoder_ImgDecoder")
+    assert list(sd) == list(golden.manifest_shapes("img_decoder_ImgDecoder"))
+    assert {k: tuple(v.shape) for k, v in sd.items()} == golden.manifest_shapes("img_decoder_ImgDecoder")
 
 
 def test_blend_weights(net, sides):

@@ -1,4 +1,3 @@
-import json
 
 import pytest
 import torch
@@ -31,7 +30,7 @@ def _inputs():
 def test_state_dict_matches_manifest(net_class, manifest):
     with torch.device("meta"):
         net = net_class()
-    entries = json.loads((golden._reference_dir() / "manifests" / f"{manifest}.json").read_text())["state_dict"]
+    entries = golden.manifest_entries(manifest)
     sd = net.state_dict()
     assert list(sd) == [k for k, _, _ in entries]
     for key, shape, dtype in entries:

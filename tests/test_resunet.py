@@ -1,5 +1,4 @@
 """The ResUNet feature net: checkpoint layout, batch-statistics BatchNorm, golden outputs, loader errors."""
-import json
 
 import pytest
 import torch
@@ -9,11 +8,6 @@ from cinemagraph_core.errors import CinemagraphError
 from cinemagraph_core.nets.resunet import ResUNet, load_feature_net
 
 STEM = "feature_net_forward"
-
-
-def manifest(name: str) -> dict:
-    entries = json.loads((golden._reference_dir() / "manifests" / f"{name}.json").read_text())["state_dict"]
-    return {k: tuple(shape) for k, shape, _ in entries}
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +37,8 @@ def test_batch_statistics_even_in_eval(net):
 
 def test_state_dict_matches_official_layout():
     sd = ResUNet().state_dict()
-    assert {k: tuple(v.shape) for k, v in sd.items()} == manifest("feature_net_ResUNet")
-    assert list(sd) == list(manifest("feature_net_ResUNet"))
+    assert {k: tuple(v.shape) for k, v in sd.items()} == golden.manifest_shapes("feature_net_ResUNet")
+    assert list(sd) == list(golden.manifest_shapes("feature_net_ResUNet"))
 
 
 @pytest.mark.parametrize("h, w", [(64, 96), (40, 56), (50, 34)])

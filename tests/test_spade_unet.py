@@ -1,5 +1,4 @@
 """The SPADE U-Net motion net: checkpoint layout, spectral norm, golden outputs, loader errors."""
-import json
 
 import numpy as np
 import pytest
@@ -11,11 +10,6 @@ from cinemagraph_core.nets.precision import autocast
 from cinemagraph_core.nets.spade_unet import SPADEUnetMaskMotion, load_motion_net, mixed_resize
 
 STEM = "netG_forward"
-
-
-def manifest(name: str) -> dict:
-    entries = json.loads((golden._reference_dir() / "manifests" / f"{name}.json").read_text())["state_dict"]
-    return {k: tuple(shape) for k, shape, _ in entries}
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +42,8 @@ def test_golden_forward_and_sigmas(nets, inputs, mode):
 
 def test_state_dict_matches_official_layout():
     sd = SPADEUnetMaskMotion().state_dict()
-    assert list(sd) == list(manifest("netG_SPADEUnetMaskMotion"))
-    assert {k: tuple(v.shape) for k, v in sd.items()} == manifest("netG_SPADEUnetMaskMotion")
+    assert list(sd) == list(golden.manifest_shapes("netG_SPADEUnetMaskMotion"))
+    assert {k: tuple(v.shape) for k, v in sd.items()} == golden.manifest_shapes("netG_SPADEUnetMaskMotion")
 
 
 def test_frozen_sigma_is_deterministic(nets, inputs):

@@ -66,7 +66,7 @@ _POINT_BLOCK = 1 << 18
 SURFACE_TOLERANCE = 0.02
 """Default relative depth gap (2 %) that separates two surfaces of one id in ``splat_surface``."""
 
-_OFFICIAL_CENTRE = 0.5
+OFFICIAL_CENTRE = 0.5
 """pytorch3d's pixel centres sit half a pixel from the integer grid of the points (SPEC j)."""
 
 
@@ -97,7 +97,7 @@ def splat(
         ``(C,H,W)`` float32 composited attributes; 0 where no point covers a pixel.
     """
     h, w, n_k = check_inputs(xyz, attrs, K, size, points_per_pixel, chunk)
-    return _render(xyz, attrs, K, (h, w), radius_px, chunk, _OFFICIAL_CENTRE,
+    return _render(xyz, attrs, K, (h, w), radius_px, chunk, OFFICIAL_CENTRE,
                    lambda pts, sel, y0, y1, values, out: _composite_band(pts, sel, y0, y1, w, n_k, values, out))
 
 

@@ -27,11 +27,8 @@ from typing import Optional, Union
 
 import torch
 
-from .splat import (DEFAULT_CHUNK, SURFACE_TOLERANCE, check_inputs, checked_radii, checked_surface_ids,
-                    checked_tolerance)
-
-_OFFICIAL_CENTRE = 0.5
-"""pytorch3d's pixel centres sit half a pixel from the integer grid of the points (SPEC j)."""
+from .splat import (DEFAULT_CHUNK, OFFICIAL_CENTRE, SURFACE_TOLERANCE, check_inputs, checked_radii,
+                    checked_surface_ids, checked_tolerance)
 
 GATHER_BYTES = 1 << 26
 """Bound (bytes) on the gathered attributes of one block of pixels while compositing."""
@@ -56,7 +53,7 @@ def splat(
     where no point covers a pixel.
     """
     h, w, n_k = check_inputs(xyz, attrs, K, size, points_per_pixel, chunk)
-    point, value = _nearest_tables(xyz, K, radius_px, (h, w), n_k, chunk, _OFFICIAL_CENTRE, tent=False)
+    point, value = _nearest_tables(xyz, K, radius_px, (h, w), n_k, chunk, OFFICIAL_CENTRE, tent=False)
     alpha = torch.where(point >= 0, 1.0 - value, torch.zeros_like(value))
     trans = torch.cumprod(torch.cat([torch.ones_like(alpha[:1]), 1.0 - alpha[:-1]]), dim=0)
     return _gather(point, alpha * trans, attrs, (h, w))
