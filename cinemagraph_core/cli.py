@@ -1,4 +1,5 @@
-"""Command line: ``python -m cinemagraph_core demo|render|propose-motion|batch|check-weights|convert-weights|list-cameras``."""
+"""Command line: ``python -m cinemagraph_core COMMAND``, COMMAND one of demo, render, propose-motion, batch,
+check-weights, convert-weights, list-cameras."""
 from __future__ import annotations
 
 import argparse

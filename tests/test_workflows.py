@@ -192,7 +192,8 @@ def test_camera_and_frame_count_rerun_only_the_render():
     render_only = {c + "SplatRender", c + "Decode", "CreateVideo", "SaveVideo", "SaveAnimatedWEBP"}
     assert downstream(wf, ids[c + "CameraPath"]) - render_only == {c + "CameraPath"}
     assert downstream(wf, ids[c + "SymmetricAnimate"]) - render_only == {c + "SymmetricAnimate"}
-    assert {c + "DepthDPT", c + "LDIBuild", c + "EulerianMotion"}.isdisjoint(downstream(wf, ids[c + "SymmetricAnimate"]))
+    upstream = {c + "DepthDPT", c + "LDIBuild", c + "EulerianMotion"}
+    assert upstream.isdisjoint(downstream(wf, ids[c + "SymmetricAnimate"]))
 
 
 def test_zero_click_workflow_draws_nothing():
@@ -234,7 +235,8 @@ def test_no_node_covers_another(path):
         boxes.append((n["id"], n["type"], x, y - TITLE_HEIGHT, x + w, y + h))
     for i, a in enumerate(boxes):
         for b in boxes[i + 1:]:
-            assert not (a[2] < b[4] and b[2] < a[4] and a[3] < b[5] and b[3] < a[5]), f"{path.name}: {a[:2]} covers {b[:2]}"
+            overlap = a[2] < b[4] and b[2] < a[4] and a[3] < b[5] and b[3] < a[5]
+            assert not overlap, f"{path.name}: {a[:2]} covers {b[:2]}"
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

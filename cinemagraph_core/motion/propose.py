@@ -6,7 +6,10 @@ under a second: the image is analysed at ``ANALYSIS_SIDE`` px (SLIC superpixels,
 structure-tensor texture, region shape, the horizon row of ``depth.prior`` and a depth map when one
 is known; ``fluid_kinds`` has the rules), each region's mask is brought back to the image's
 resolution with a colour guided filter (edges follow the image; a sky also loses the pixels much
-darker than itself and a thin rim along everything in front of it), and ``fluid_arrows`` gives its arrows. ``proposal_hints`` turns a proposal into the ``MotionHints`` drawn arrows would give.
+darker than itself and a thin rim along everything in front of it), and ``fluid_arrows`` gives its
+arrows (and water coming towards the viewer a speed map that slows it with depth).
+``proposal_hints`` turns a proposal into ``MotionHints``: its mask and arrows, and with a speed map
+the dense hint map each region's own arrows and speed give.
 """
 from __future__ import annotations
 
