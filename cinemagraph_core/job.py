@@ -40,10 +40,6 @@ class JobInputs:
     hints: Optional[Text] = None
     labelme: Optional[Text] = None
 
-    @property
-    def has_arrows(self) -> bool:
-        return self.hints is not None or self.labelme is not None
-
 
 @dataclass(frozen=True)
 class LoadedJob:

@@ -98,8 +98,8 @@ def _masks(mask, fallback: Optional[torch.Tensor], source: str, size: tuple[int,
 
 def nothing_drawn(hints: str, mask=None, strokes: str = "") -> bool:
     """True when there are no arrows, no (non-empty) MASK and no painted strokes."""
-    blank_text = lambda t: not (isinstance(t, str) and t.strip())  # noqa: E731
-    return blank_text(hints) and blank_text(strokes) and (mask is None or tensors.is_blank(mask))
+    drawn = [t for t in (hints, strokes) if isinstance(t, str) and t.strip()]
+    return not drawn and (mask is None or tensors.is_blank(mask))
 
 
 def hints_and_sources(image, hints: str, mask=None, sigma: float = 0.0, max_side: int = MAX_SIDE,

@@ -24,6 +24,7 @@ from typing import Iterable, Iterator, Optional, Protocol, TypeVar
 import torch
 
 from ..errors import CinemagraphError
+from ..ops.sampling import pixel_grid
 
 
 class EulerIntegrator:
@@ -40,9 +41,7 @@ class EulerIntegrator:
         self._h, self._w = h, w
         self._flow = flow.reshape(2, h * w)
         dev = flow.device
-        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=dev),
-                                torch.arange(w, dtype=torch.float32, device=dev), indexing="ij")
-        self._grid = torch.stack([xs, ys])
+        self._grid = pixel_grid(h, w, dev)
         self._pos = self._grid
         self._acc = self._grid
         self._invalid = torch.zeros(h, w, dtype=torch.bool, device=dev)

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from ..depth.prior import downsample, estimate_horizon, guided_filter, layout_disparity
 from ..errors import CinemagraphError
+from ..ops.filters import dilate, erode
 from ..types import Depth, FluidRegion, MotionHints, MotionProposal
 from .fluid_arrows import perspective, region_arrows, region_speed, towards_viewer, water_near
 from .fluid_kinds import find_fluids
@@ -134,10 +135,10 @@ def proposal_flow(proposal: MotionProposal, sigma: Optional[float] = None) -> to
     map); where a region has a ``speed`` map its arrows give the direction and the map the speed."""
     flow = torch.zeros(2, *proposal.size)
     for r in proposal.regions:
-        part = dense_hint_map(make_hints(r.mask, r.arrows, sigma=sigma, size=proposal.size))
+        part = dense_hint_map(make_hints(r.mask, r.arrows, sigma=sigma, size=proposal.size))  # zero off its mask
         if r.speed is not None:
-            part = part / part.norm(dim=0, keepdim=True).clamp_min(1e-6) * r.speed * (r.mask > 0.5)
-        flow += part * (r.mask > 0.5)
+            part = part / part.norm(dim=0, keepdim=True).clamp_min(1e-6) * r.speed
+        flow += part
     return flow
 
 
@@ -192,7 +193,8 @@ def _sky_mask(mask: torch.Tensor, img: torch.Tensor, lightness: float, haze: boo
         sigma = img.shape[2] / HAZE_LOCAL_WIDTH
         around = cv2.GaussianBlur(light * m, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(m, (0, 0), sigma), 1e-6)
         keep &= light >= around - HAZE_DARK_MARGIN
-    inner = _inner(mask * torch.from_numpy(keep.astype(np.float32)), img.shape[2] // SKY_EDGE_WIDTH)
+    rim = 2 * (img.shape[2] // SKY_EDGE_WIDTH) + 1
+    inner = erode((mask * torch.from_numpy(keep.astype(np.float32)))[None, None], rim)[0, 0]
     return _without_specks(inner, SKY_MIN_PART)
 
 
@@ -214,21 +216,7 @@ def _apart(masks: list[torch.Tensor], radius: int) -> list[torch.Tensor]:
     if radius < 1 or len(masks) < 2:
         return masks
     total = torch.stack(masks).sum(0)
-    return [m * (1.0 - _grown(total - m, radius)) for m in masks]
-
-
-def _grown(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
-    return torch.from_numpy(cv2.dilate((mask.numpy() > 0.5).astype(np.uint8), kernel).astype(np.float32))
-
-
-def _inner(mask: torch.Tensor, radius: int) -> torch.Tensor:
-    """``mask`` ``(H,W)`` 0/1 eroded by a square of ``2 radius + 1`` px (unchanged for radius 0)."""
-    if radius < 1:
-        return mask
-    kernel = np.ones((2 * radius + 1,) * 2, np.uint8)
-    return torch.from_numpy(cv2.erode(mask.numpy().astype(np.uint8), kernel, borderType=cv2.BORDER_REPLICATE)
-                            .astype(np.float32))
+    return [m * (1.0 - dilate(((total - m) > 0.5).float()[None, None], 2 * radius + 1)[0, 0]) for m in masks]
 
 
 def _empty(size: tuple[int, int], note: str) -> MotionProposal:
